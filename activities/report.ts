@@ -1,0 +1,113 @@
+/** The report activity: assembles the run's metrics.json and report/ from the artifacts. */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { EVAL_FAMILIES } from '../schemas/eval.js';
+import type { ArtifactRef } from '../schemas/manifest.js';
+import type { ModelSummary, StageResult, StageState, VariantResult } from '../schemas/pipeline.js';
+import type { ReportInputRaw, VariantReport } from '../schemas/report.js';
+import { trainConfigFor, variantLabel, type RunSpec } from '../schemas/run-spec.js';
+import type { ArtifactStore } from '../stages/artifacts/store.js';
+import { writeJsonAtomic } from '../stages/core/atomic-fs.js';
+import { projectPath } from '../stages/core/package-root.js';
+import { EVAL_FILES } from '../stages/evaluate/eval-files.js';
+import { writeReport, type ReportSummary } from '../stages/report/render-report.js';
+import { readMetrics } from '../stages/train/metrics-log.js';
+import { targetFromEnv, workflowUiUrl } from '../infra/temporal/connection.js';
+import { FEATURES_FILE } from './evaluate.js';
+import type { WorkerDeps } from './index.js';
+import { runDirOf } from './run-records.js';
+import { runUncachedActivity } from './run-stage.js';
+
+export interface ReportActivityInput {
+  runId: string;
+  spec: RunSpec;
+  model: StageResult<ModelSummary>;
+  variants: VariantResult[];
+  stages: StageState[];
+  tokens: { train: number; eval: number };
+}
+
+export function createReportActivities(deps: WorkerDeps) {
+  return {
+    /** Writes `runs/<id>/metrics.json` and `runs/<id>/report/` (always rebuilt: it is per run). */
+    async writeReport(input: ReportActivityInput): Promise<StageResult<ReportSummary>> {
+      return runUncachedActivity(deps, 'report', async () => {
+        const runDir = runDirOf(deps.dataDir, input.runId);
+        const variants = await Promise.all(input.variants.map((v) => variantReport(deps.store, input.spec, v)));
+        await writeJsonAtomic(join(runDir, 'metrics.json'), Object.fromEntries(variants.map((v) => [v.label, v.metrics])));
+        const reportInput: ReportInputRaw = {
+          run: {
+            runId: input.runId,
+            generatedAt: new Date().toISOString(),
+            spec: input.spec as unknown as Record<string, unknown>,
+            model: { source: input.spec.model.source, layer: input.spec.model.layer, architecture: input.model.summary.architecture, dModel: input.model.summary.dModel, nLayers: input.model.summary.nLayers, vocabSize: input.model.summary.vocabSize },
+            tokens: input.tokens,
+            device: deps.device,
+            stages: input.stages.map((s) => ({
+              name: s.name,
+              status: s.status,
+              cacheHit: s.cacheHit,
+              startedAt: s.startedAt,
+              finishedAt: s.finishedAt,
+              durationS: s.startedAt && s.finishedAt ? (Date.parse(s.finishedAt) - Date.parse(s.startedAt)) / 1000 : null,
+            })),
+            versions: versions(),
+            temporalLinks: [
+              { label: 'pipeline workflow', url: workflowUiUrl(targetFromEnv(), input.runId) },
+              ...input.variants.map((v) => ({ label: `${v.label} child workflow`, url: workflowUiUrl(targetFromEnv(), `${input.runId}--${v.label}`) })),
+            ],
+          },
+          variants,
+        };
+        await writeJsonAtomic(join(runDir, 'report-input.json'), reportInput);
+        const summary = await writeReport(reportInput, join(runDir, 'report'), { signal: new AbortController().signal, onProgress: () => {}, log: deps.log });
+        return { ref: { stage: 'report', key: input.runId, path: ['runs', input.runId, 'report'].join('/') }, summary, cacheHit: false };
+      });
+    },
+  };
+}
+
+async function variantReport(store: ArtifactStore, spec: RunSpec, result: VariantResult): Promise<VariantReport> {
+  const index = spec.sae.variants.findIndex((v) => variantLabel(v) === result.label);
+  const config = trainConfigFor(spec, index);
+  const evalJson = async (family: string, ref: ArtifactRef | undefined, file: string) => (ref ? readJson(join(store.pathOf(ref), file)) : null);
+  const metrics = Object.fromEntries(
+    await Promise.all(EVAL_FAMILIES.map(async (f) => [f, await evalJson(f, result.evals[f]?.ref, EVAL_FILES[f])] as const)),
+  ) as VariantReport['metrics'];
+  const featureStats = (await evalJson('core', result.evals.core?.ref, EVAL_FILES.coreFeatureStats)) as { feature_density?: number[] } | null;
+  const temporal = metrics.temporal as { analysis?: VariantReport['temporal'] } | null;
+  const features = result.features ? ((await readJson(join(store.pathOf(result.features.ref), FEATURES_FILE))) as VariantReport['features']) : null;
+  return {
+    label: result.label,
+    variant: config.variant,
+    dSae: config.dSae,
+    hyperparameters: config as unknown as Record<string, unknown>,
+    metrics,
+    trainingLog: (await readMetrics(store.pathOf(result.sae.ref))) as VariantReport['trainingLog'],
+    featureDensity: featureStats?.feature_density ?? null,
+    temporal: temporal?.analysis ?? null,
+    features,
+  };
+}
+
+async function readJson(path: string): Promise<Record<string, unknown> | null> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+function versions() {
+  const require = createRequire(import.meta.url);
+  const version = (pkg: string) => {
+    try {
+      return (require(`${pkg}/package.json`) as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  };
+  return { node: process.version, onnxruntime: version('onnxruntime-node'), temporalSdk: version('@temporalio/worker'), tsae: (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version };
+}

@@ -1,0 +1,99 @@
+/**
+ * The one place where stages meet Temporal activities: cache lookup, lock, work folder,
+ * manifest, heartbeats (progress + checkpoint pointer), cancellation and error mapping.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { readFile } from 'node:fs/promises';
+import type { ArtifactRequest, ArtifactStore, WorkContext } from '../stages/artifacts/store.js';
+import type { StageContext, StageProgress } from '../stages/core/context.js';
+import { TsaeError } from '../stages/core/errors.js';
+import type { Logger } from '../stages/core/logger.js';
+import type { StageResult } from '../schemas/pipeline.js';
+
+/** Heartbeat at least this often so cancellation and dead workers are noticed. */
+const HEARTBEAT_INTERVAL_MS = 2_000;
+
+export interface ActivityDeps {
+  store: ArtifactStore;
+  log: Logger;
+  /** Test hook: JSON file {"<stage>": "fail"} that makes a stage fail (see test/integration). */
+  faultsFile?: string;
+}
+
+export interface HeartbeatDetails {
+  progress: StageProgress | null;
+  workDir: string;
+  resuming: boolean;
+}
+
+/** Runs a stage inside the current activity, producing (or reusing) its artifact. */
+export async function runStageActivity<S>(
+  deps: ActivityDeps,
+  request: ArtifactRequest,
+  work: (work: WorkContext, ctx: StageContext) => Promise<S>,
+): Promise<StageResult<S>> {
+  const activity = Context.current();
+  const log = activity.log as unknown as Logger;
+  try {
+    await injectFault(deps, request.stage);
+    const result = await deps.store.produce(request, async (workCtx) => {
+      let last: StageProgress | null = null;
+      const beat = () => activity.heartbeat({ progress: last, workDir: workCtx.workDir, resuming: workCtx.resuming } satisfies HeartbeatDetails);
+      beat();
+      const timer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
+      try {
+        const ctx: StageContext = {
+          signal: activity.cancellationSignal,
+          log,
+          onProgress: (progress) => {
+            last = progress;
+          },
+        };
+        if (workCtx.resuming) log.info('resuming from the work folder of an earlier attempt', { stage: request.stage, workDir: workCtx.workDir });
+        return await work(workCtx, ctx);
+      } finally {
+        clearInterval(timer);
+      }
+    });
+    return { ref: result.ref, summary: result.manifest.summary as S, cacheHit: result.cacheHit };
+  } catch (error) {
+    throw toApplicationFailure(error);
+  }
+}
+
+/** TsaeError -> ApplicationFailure with the error code as type, non-retryable for bad input/config. */
+export function toApplicationFailure(error: unknown): unknown {
+  if (error instanceof ApplicationFailure) return error;
+  if (error instanceof TsaeError) {
+    return ApplicationFailure.create({
+      type: error.code,
+      message: error.message,
+      nonRetryable: !error.retryable,
+      details: [error.details],
+      cause: error,
+    });
+  }
+  return error;
+}
+
+/**
+ * Runs bookkeeping work that is not a cached artifact (run records, the report) with the same
+ * fault injection and error mapping as stages.
+ */
+export async function runUncachedActivity<T>(deps: ActivityDeps, stage: string, work: () => Promise<T>): Promise<T> {
+  try {
+    await injectFault(deps, stage);
+    return await work();
+  } catch (error) {
+    throw toApplicationFailure(error);
+  }
+}
+
+async function injectFault(deps: ActivityDeps, stage: string): Promise<void> {
+  if (!deps.faultsFile) return;
+  const text = await readFile(deps.faultsFile, 'utf8').catch(() => '{}');
+  const faults = JSON.parse(text || '{}') as Record<string, string>;
+  const match = Object.entries(faults).find(([pattern]) => stage === pattern || stage.startsWith(pattern + ':'));
+  if (match?.[1] === 'fail') throw new TsaeError('INTERNAL', `injected fault for stage '${stage}' (${deps.faultsFile})`);
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: runs every area's benchmark, writes bench/results/latest.json (a list of
+ * BenchRecord) and prints a table. `--quick` shrinks sizes; `--only a,b` picks areas.
+ * Each record carries its reference measured in the same run (ratio = ours / reference,
+ * higher is better); values are medians of repeats.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '../stages/core/atomic-fs.js';
+import { projectPath } from '../stages/core/package-root.js';
+import type { BenchRecord } from './record.js';
+
+type BenchFn = (options: { quick: boolean }) => Promise<BenchRecord[]>;
+
+/** Area -> module and export; run in this order (cheap first). */
+const AREAS: Record<string, [string, string]> = {
+  tokenize: ['./tokenize.js', 'runTokenizeBench'],
+  extract: ['./extract.js', 'runExtractBench'],
+  train: ['./train.js', 'runTrainBench'],
+  evaluate: ['./evaluate.js', 'runEvaluateBench'],
+  report: ['./report.js', 'runReportBench'],
+  pipeline: ['./pipeline.js', 'runPipelineBench'],
+};
+
+async function main(argv: string[]): Promise<void> {
+  const quick = argv.includes('--quick');
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? argv[onlyIndex + 1].split(',') : Object.keys(AREAS);
+  const records: BenchRecord[] = [];
+  const failures: string[] = [];
+  for (const area of Object.keys(AREAS).filter((a) => only.includes(a))) {
+    const [module, exportName] = AREAS[area];
+    process.stderr.write(`[bench] ${area}...\n`);
+    const started = Date.now();
+    try {
+      const fn = (await import(module))[exportName] as BenchFn;
+      const got = await fn({ quick });
+      records.push(...got);
+      process.stderr.write(`[bench] ${area}: ${got.length} records in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    } catch (error) {
+      failures.push(`${area}: ${(error as Error).message}`);
+      process.stderr.write(`[bench] ${area} FAILED: ${(error as Error).stack ?? error}\n`);
+    }
+  }
+  const dir = projectPath('bench', 'results');
+  await mkdir(dir, { recursive: true });
+  await writeJsonAtomic(join(dir, 'latest.json'), records);
+  process.stdout.write(formatTable(records) + '\n');
+  process.stdout.write(`wrote ${join(dir, 'latest.json')} (${records.length} records)\n`);
+  if (failures.length) {
+    process.stderr.write(`bench areas failed:\n  ${failures.join('\n  ')}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export function formatTable(records: BenchRecord[]): string {
+  const rows = records.map((r) => [
+    r.stage,
+    r.case,
+    r.metric,
+    `${fmt(r.value)} ${r.unit}`,
+    r.reference ?? '-',
+    r.referenceValue === null ? '-' : fmt(r.referenceValue),
+    r.ratio === null ? '-' : r.ratio.toFixed(2),
+  ]);
+  const header = ['stage', 'case', 'metric', 'value', 'reference', 'ref value', 'ratio'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function fmt(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const abs = Math.abs(value);
+  return abs >= 1000 ? value.toFixed(0) : abs >= 1 ? value.toFixed(2) : value.toPrecision(3);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv.slice(2));

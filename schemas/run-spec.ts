@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { CorpusConfig, TokenizeConfig } from './corpus.js';
+import { EvalOptions, EVAL_FAMILIES } from './eval.js';
+import { TrainConfig } from './train.js';
+
+/**
+ * The run spec: everything that determines a pipeline run's artifacts. Parsed once at the edge
+ * (CLI), then passed to the workflow as plain JSON. Stage-specific sections are refined by the
+ * stage schemas; derived values come from pure functions in stages/pipeline/plan.ts.
+ */
+export const DEVICE_NAMES = ['cpu', 'cuda', 'webgpu'] as const;
+export const VARIANT_NAMES = ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr'] as const;
+
+export const ModelSpec = z
+  .object({
+    source: z
+      .string()
+      .min(1)
+      .describe(
+        "Model to read activations from: a registry model ('gemma3-270m', 'smollm2-135m'), a folder in the transformers.js layout, a GGUF file, or a Hugging Face id ('google/gemma-2-2b', needs hub access)",
+      ),
+    layer: z.number().int().nonnegative().describe('Block index L; the residual stream after block L is hooked (HF hidden_states[L+1], SAELens blocks.L.hook_resid_post)'),
+  })
+  .strict();
+
+export const CorpusSpec = CorpusConfig.omit({ path: true })
+  .extend({
+    source: z
+      .string()
+      .min(1)
+      .describe("'demo' (the mini-pile built from registry packages), or a file, directory or glob of *.jsonl, *.jsonl.zst, *.parquet in The Pile layout"),
+  })
+  .strict();
+
+export const TokenizeSpec = TokenizeConfig.omit({ tokenizer: true })
+  .extend({
+    tokenizer: z
+      .string()
+      .default('model')
+      .describe("'model' (the model's own tokenizer.json), 'gemma2' (Gemma-2, vocab 256,000), 'gemma3' (vocab 262,144), or a folder with tokenizer.json"),
+  })
+  .strict();
+
+export const TokensSpec = z
+  .object({
+    train: z.number().int().positive().describe('Training token budget (the paper: 10,000,000)'),
+    eval: z.number().int().positive().describe('Held-out tokens for the evaluations'),
+  })
+  .strict();
+
+export const ExtractSpec = z
+  .object({
+    dtype: z.enum(['float16', 'float32']).default('float16').describe('Storage dtype of activation shards (math is always fp32)'),
+    batchSize: z.number().int().positive().default(16).describe('Context windows per forward pass'),
+    rowsPerShard: z.number().int().positive().default(512).describe('Context windows per activation shard (the unit of fan-out and caching)'),
+  })
+  .strict();
+
+export const VariantSpec = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('Label of this SAE in reports; defaults to the variant name'),
+    variant: z.enum(VARIANT_NAMES).describe(`SAE architecture: ${VARIANT_NAMES.join(', ')}`),
+    hyperparameters: z.record(z.string(), z.unknown()).default({}).describe('Variant hyperparameters (see schemas/train.ts), overriding the train section'),
+  })
+  .strict();
+
+export const SaeSpec = z
+  .object({
+    dSae: z.number().int().positive().describe('Number of latents (the paper: 65,536)'),
+    variants: z.array(VariantSpec).min(1).describe('SAEs to train, each as its own child workflow'),
+  })
+  .strict();
+
+export const TrainSpec = z
+  .object({
+    batchSize: z.number().int().positive().default(2048).describe('Tokens per step (the paper: 2048)'),
+    lr: z.number().positive().default(5e-4).describe('Peak learning rate (the paper: 5e-4)'),
+    warmupSteps: z.number().int().nonnegative().default(2000).describe('Linear LR warm-up steps (the paper: 2000)'),
+    lrDecay: z.enum(['cosine', 'linear', 'none']).default('cosine').describe('Decay after warm-up (the paper: cosine)'),
+    gradClip: z.number().positive().nullable().default(0.1).describe('Max global gradient norm, or null (the paper: 0.1)'),
+    checkpointEvery: z.number().int().positive().default(100).describe('Steps between checkpoints'),
+    hyperparameters: z.record(z.string(), z.unknown()).default({}).describe('Defaults shared by all variants (see schemas/train.ts)'),
+  })
+  .strict();
+
+export const EvaluateSpec = z
+  .object({
+    families: z.array(z.enum(EVAL_FAMILIES)).default([...EVAL_FAMILIES]).describe(`Eval families to run: ${EVAL_FAMILIES.join(', ')}`),
+    options: EvalOptions.default(EvalOptions.parse({})).describe('Per-family options (see schemas/eval.ts)'),
+  })
+  .strict();
+
+export const TemporalSpec = z
+  .object({
+    heartbeatTimeoutSeconds: z.number().int().min(5).default(30).describe('A compute activity with no heartbeat for this long is retried elsewhere'),
+    maxAttempts: z.number().int().min(1).default(3).describe('Activity attempts per stage before the run waits for `tsae resume`'),
+  })
+  .strict();
+
+export const RunSpecBase = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lowercase letters, digits and dashes, at most 41 characters').describe('Run name (prefix of the workflow id)'),
+    preset: z.string().optional().describe('Preset the spec came from, if any (informational)'),
+    seed: z.number().int().nonnegative().default(0).describe('Seed for every random choice (splits, shuffles, initialisation)'),
+    device: z.enum(DEVICE_NAMES).default('cpu').describe('Where model and SAE compute runs; cuda/webgpu route those activities to the gpu task queue'),
+    threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads per activity (0: all cores)'),
+    model: ModelSpec,
+    corpus: CorpusSpec,
+    tokenize: TokenizeSpec.default(TokenizeSpec.parse({})),
+    tokens: TokensSpec,
+    extract: ExtractSpec.default(ExtractSpec.parse({})),
+    sae: SaeSpec,
+    train: TrainSpec.default(TrainSpec.parse({})),
+    evaluate: EvaluateSpec.default(EvaluateSpec.parse({})),
+    temporal: TemporalSpec.default(TemporalSpec.parse({})),
+  })
+  .strict();
+
+export const RunSpec = RunSpecBase.superRefine((spec, ctx) => {
+    const labels = spec.sae.variants.map((v) => v.name ?? v.variant);
+    labels.forEach((label, i) => {
+      if (labels.indexOf(label) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['sae', 'variants', i, 'name'], message: `duplicate variant label '${label}'; give each a distinct name` });
+      }
+    });
+    if (spec.tokens.train < spec.train.batchSize) {
+      ctx.addIssue({ code: 'custom', path: ['tokens', 'train'], message: `must be at least train.batchSize (${spec.train.batchSize})` });
+      return;
+    }
+    spec.sae.variants.forEach((_, i) => {
+      const parsed = TrainConfig.safeParse(trainConfigInput(spec, i));
+      if (parsed.success) return;
+      for (const issue of parsed.error.issues) {
+        ctx.addIssue({ code: 'custom', path: specPathOf(spec, i, issue.path), message: `${variantLabel(spec.sae.variants[i])}: ${issue.message}` });
+      }
+    });
+  });
+export type RunSpec = z.infer<typeof RunSpec>;
+export type RunSpecInput = z.input<typeof RunSpec>;
+
+/** Label of each variant (its name, or the variant type). */
+export function variantLabel(variant: z.infer<typeof VariantSpec>): string {
+  return variant.name ?? variant.variant;
+}
+
+/** Training steps implied by the token budget. */
+export function trainingSteps(spec: Pick<RunSpec, 'tokens' | 'train'>): number {
+  return Math.max(1, Math.floor(spec.tokens.train / spec.train.batchSize));
+}
+
+/**
+ * The trainer's config of variant `index`: shared training settings, then the train section's
+ * hyperparameters, then the variant's own (later wins). Validated by TrainConfig.
+ */
+export function trainConfigInput(spec: z.infer<typeof RunSpecBase>, index: number): Record<string, unknown> {
+  const variant = spec.sae.variants[index];
+  const { hyperparameters, ...shared } = spec.train;
+  return {
+    variant: variant.variant,
+    dSae: spec.sae.dSae,
+    steps: trainingSteps(spec),
+    ...shared,
+    hookName: `blocks.${spec.model.layer}.hook_resid_post`,
+    modelName: spec.model.source,
+    contextSize: spec.tokenize.contextLength,
+    ...hyperparameters,
+    ...variant.hyperparameters,
+  };
+}
+
+export function trainConfigFor(spec: RunSpec, index: number): TrainConfig {
+  return TrainConfig.parse(trainConfigInput(spec, index));
+}
+
+/** Where in the spec a trainer-config field of variant `index` came from (for error messages). */
+function specPathOf(spec: z.infer<typeof RunSpecBase>, index: number, path: PropertyKey[]): PropertyKey[] {
+  const field = String(path[0] ?? '');
+  if (field in spec.sae.variants[index].hyperparameters) return ['sae', 'variants', index, 'hyperparameters', ...path];
+  if (field in spec.train.hyperparameters) return ['train', 'hyperparameters', ...path];
+  if (field in spec.train) return ['train', ...path];
+  if (field === 'dSae') return ['sae', 'dSae'];
+  if (field === 'steps') return ['tokens', 'train'];
+  return ['sae', 'variants', index, ...path];
+}

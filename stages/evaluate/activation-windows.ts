@@ -1,0 +1,82 @@
+import type { ActivationTable } from '../../schemas/activation-shard.js';
+
+/**
+ * Context windows of an activation table: rows are ordered by (row_id, position), so a window
+ * is a contiguous run of tokens; a new one starts where row_id changes or the position does
+ * not increase.
+ */
+export interface TokenWindow {
+  /** First token row in the table. */
+  start: number;
+  /** Number of tokens. */
+  length: number;
+}
+
+export function splitWindows(table: ActivationTable): TokenWindow[] {
+  const windows: TokenWindow[] = [];
+  let start = 0;
+  for (let i = 1; i <= table.count; i++) {
+    const boundary =
+      i === table.count || table.rowIds[i] !== table.rowIds[i - 1] || table.positions[i] <= table.positions[i - 1];
+    if (boundary) {
+      windows.push({ start, length: i - start });
+      start = i;
+    }
+  }
+  return table.count === 0 ? [] : windows;
+}
+
+/** Groups consecutive windows into batches of at most `size` windows. */
+export function batchWindows(windows: readonly TokenWindow[], size: number): TokenWindow[][] {
+  const out: TokenWindow[][] = [];
+  for (let i = 0; i < windows.length; i += size) out.push(windows.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Activation rows [start, start + count) as float32 [count, dModel], divided by `scaleFactor`
+ * (the factor the extract stage multiplied them by; the exported SAE and the model expect raw
+ * residuals). A view when already float32 and unscaled.
+ */
+export function activationRows(table: ActivationTable, start: number, count: number, scaleFactor = 1): Float32Array {
+  const d = table.dModel;
+  let out: Float32Array;
+  if (table.values instanceof Float32Array) {
+    out = table.values.subarray(start * d, (start + count) * d);
+    if (scaleFactor === 1) return out;
+    out = out.slice();
+  } else {
+    const half = table.values.subarray(start * d, (start + count) * d);
+    out = new Float32Array(half.length);
+    const lut = halfTable();
+    for (let i = 0; i < half.length; i++) out[i] = lut[half[i]];
+  }
+  if (scaleFactor !== 1) for (let i = 0; i < out.length; i++) out[i] /= scaleFactor;
+  return out;
+}
+
+/** Token rows of a batch of windows, concatenated: activations [tokens, dModel] and indices. */
+export function batchRows(table: ActivationTable, batch: readonly TokenWindow[], scaleFactor = 1): { x: Float32Array; rows: number; first: number } {
+  const first = batch[0].start;
+  const last = batch[batch.length - 1];
+  const rows = last.start + last.length - first;
+  return { x: activationRows(table, first, rows, scaleFactor), rows, first };
+}
+
+let lutCache: Float32Array | undefined;
+
+/** float16 bit pattern -> float32 value for all 65536 patterns (Node 20 has no Float16Array). */
+function halfTable(): Float32Array {
+  if (lutCache) return lutCache;
+  const lut = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const mantissa = h & 0x3ff;
+    if (exponent === 0) lut[h] = sign * mantissa * 2 ** -24;
+    else if (exponent === 31) lut[h] = mantissa ? NaN : sign * Infinity;
+    else lut[h] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+  }
+  lutCache = lut;
+  return lut;
+}

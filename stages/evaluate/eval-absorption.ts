@@ -1,0 +1,80 @@
+import type { AbsorptionEvalConfig, AbsorptionEvalOutput } from '../../schemas/eval.js';
+import type { StageContext } from '../core/context.js';
+import { computeSaeAbsorption, fitGroundTruth, type AbsorptionOutcome, type AbsorptionSettings } from './absorption/absorption-core.js';
+import type { WordInputs } from './absorption/absorption-inputs.js';
+import { LETTERS } from './absorption/words.js';
+import type { SaeForEval } from './interfaces.js';
+
+export const ABSORPTION_DEFINITIONS: Record<string, string> = {
+  procedure: 'Chanin et al. 2024 as SAEBench: first-letter prompts, residual probes per letter, k-sparse probing for main latents, FeatureAbsorptionCalculator rules',
+  probes: 'the optima of SAEBench probe objectives (pos-weighted BCE + weight decay; L1 for latent ranking) solved to convergence instead of Adam epochs',
+  mean_absorption_fraction_score: 'mean over valid letters (probe F1 > min_GT_probe_f1) of the mean absorption fraction over probe true positives',
+  mean_full_absorption_score: 'mean over valid letters of the full-absorption rate over probe true positives',
+  mean_num_split_features: 'mean over valid letters of the number of main latents',
+  status: '"not_enough_valid_letters" when fewer than min_feats_for_eval letters are valid: no absorption number then',
+};
+
+export function absorptionSettings(config: AbsorptionEvalConfig): AbsorptionSettings {
+  return {
+    groundTruthWeightDecay: config.ground_truth_weight_decay,
+    kSparseL1: config.k_sparse_probe_l1_decay,
+    kSparseWeightDecay: config.k_sparse_probe_weight_decay,
+    l1MaxIterations: config.k_sparse_probe_max_iterations,
+    maxK: config.max_k_value,
+    f1JumpThreshold: config.f1_jump_threshold,
+    minProbeF1: config.min_GT_probe_f1,
+    minValidLetters: config.min_feats_for_eval,
+    thresholds: {
+      fullCosThreshold: config.full_absorption_probe_cos_threshold,
+      fractionCosThreshold: config.absorption_fraction_probe_cos_threshold,
+      projectionShareThreshold: config.probe_projection_proportion_threshold,
+      maxAbsorbers: config.absorption_fraction_max_absorbing_latents,
+    },
+  };
+}
+
+/** Absorption of each SAE on shared word residuals (the ground-truth probes are fitted once). */
+export async function runAbsorptionEval(
+  inputs: WordInputs,
+  saes: readonly SaeForEval[],
+  config: AbsorptionEvalConfig,
+  ctx: StageContext,
+): Promise<AbsorptionOutcome[]> {
+  const settings = absorptionSettings(config);
+  const truth = fitGroundTruth(inputs, settings);
+  const out: AbsorptionOutcome[] = [];
+  for (const sae of saes) out.push(await computeSaeAbsorption(inputs, truth, sae, settings, ctx));
+  return out;
+}
+
+export function absorptionOutput(
+  outcome: AbsorptionOutcome,
+  counts: { train: number; test: number },
+  config: AbsorptionEvalConfig,
+  header: { eval_id: string; datetime_epoch_millis: number; sae_label: string; timing: Record<string, number> },
+): AbsorptionEvalOutput {
+  const probeF1 = Object.fromEntries(outcome.probe_f1.map((f, l) => [LETTERS[l], f]));
+  const ok = outcome.status === 'ok' ? outcome : null;
+  return {
+    eval_type_id: 'absorption',
+    ...header,
+    definitions: ABSORPTION_DEFINITIONS,
+    eval_config: config,
+    status: outcome.status,
+    eval_result_metrics: {
+      mean: ok
+        ? {
+            mean_absorption_fraction_score: ok.mean_absorption_fraction_score,
+            mean_full_absorption_score: ok.mean_full_absorption_score,
+            mean_num_split_features: ok.mean_num_split_features,
+            std_dev_absorption_fraction_score: ok.std_dev_absorption_fraction_score,
+            std_dev_full_absorption_score: ok.std_dev_full_absorption_score,
+            std_dev_num_split_features: ok.std_dev_num_split_features,
+          }
+        : null,
+      words: { ...counts, valid_letters: ok ? ok.letters.length : outcome.status === 'not_enough_valid_letters' ? outcome.valid_letters : 0 },
+    },
+    eval_result_details: ok ? ok.letters : [],
+    probe_f1: probeF1,
+  };
+}

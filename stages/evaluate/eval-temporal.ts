@@ -1,0 +1,103 @@
+import type { ActivationTable } from '../../schemas/activation-shard.js';
+import type { TemporalEvalConfig, TemporalEvalOutput } from '../../schemas/eval.js';
+import type { StageContext } from '../core/context.js';
+import type { SaeForEval } from './interfaces.js';
+import { summarise, TemporalAccumulator, type TemporalStats } from './temporal-analysis.js';
+import { clusterFeatureProfiles, type FeatureClustering } from './temporal-clustering.js';
+import { runTokenPass } from './token-pass.js';
+
+export const TEMPORAL_DEFINITIONS: Record<string, string> = {
+  temporal_instability: 'mean over consecutive pairs (same window and document, no special token) of ||f_t - f_t-1||^2 / mean over tokens of ||f_t||^2',
+  mean_feature_instability: 'mean over alive latents of mean_P (f_t,i - f_t-1,i)^2 / mean_T f_t,i^2 (0 constant, 2 independent)',
+  lag1_autocorrelation: 'mean over alive latents of mean_P (f_t-1 - m)(f_t - m) / var(f), pooled over windows',
+  n_clusters: 'Ward clusters of latent position profiles (firing rate per position / its mean), k in [min_clusters, max_clusters] with the best mean silhouette',
+  per_position_explained_variance: '1 - sum_{t at p} ||x - xhat||^2 / sum_{t at p} ||x - mu||^2, mu the mean of all evaluated tokens',
+};
+
+export async function runTemporalEval(
+  deps: { table: ActivationTable; sae: SaeForEval; scaleFactor?: number },
+  config: TemporalEvalConfig,
+  ctx: StageContext,
+): Promise<{ stats: TemporalStats; clustering: FeatureClustering | null; timing: Record<string, number> }> {
+  const accumulator = new TemporalAccumulator(deps.sae.dIn, deps.sae.dSae);
+  let started = performance.now();
+  await runTokenPass(deps.table, deps.sae, { batchPrompts: config.batch_size_prompts, maxBatches: config.n_batches, scaleFactor: deps.scaleFactor }, [accumulator], ctx);
+  const stats = accumulator.finish();
+  const timing: Record<string, number> = { sae_pass_seconds: (performance.now() - started) / 1000 };
+  started = performance.now();
+  const clustering = clusterFeatureProfiles(stats.firingRate, overallDensity(stats), stats.positions, {
+    method: config.linkage_method,
+    normalisation: config.profile_normalization,
+    maxFeatures: config.cluster_max_features,
+    minClusters: config.min_clusters,
+    maxClusters: config.max_clusters,
+  });
+  timing.clustering_seconds = (performance.now() - started) / 1000;
+  return { stats, clustering, timing };
+}
+
+/** Overall firing density per latent from the per-position rates (token-weighted). */
+function overallDensity(stats: TemporalStats): Float64Array {
+  const nPos = stats.positions.length;
+  const weights = stats.perPosition.map((p) => p.tokens / stats.tokens);
+  const density = new Float64Array(stats.firingRate.length / Math.max(nPos, 1));
+  for (let i = 0; i < density.length; i++) {
+    for (let c = 0; c < nPos; c++) density[i] += stats.firingRate[i * nPos + c] * weights[c];
+  }
+  return density;
+}
+
+export function temporalOutput(
+  result: { stats: TemporalStats; clustering: FeatureClustering | null; timing: Record<string, number> },
+  config: TemporalEvalConfig,
+  header: { eval_id: string; datetime_epoch_millis: number; sae_label: string },
+): TemporalEvalOutput {
+  const { stats, clustering } = result;
+  const instability = summarise(stats.featureInstability);
+  const autocorrelation = summarise(stats.featureAutocorrelation);
+  const chosen = clustering?.silhouettes.find((s) => s.k === clustering.clusters);
+  return {
+    eval_type_id: 'temporal',
+    ...header,
+    definitions: TEMPORAL_DEFINITIONS,
+    timing: result.timing,
+    eval_config: config,
+    eval_result_metrics: {
+      temporal: {
+        temporal_instability: stats.temporalInstability,
+        mean_feature_instability: instability.mean,
+        median_feature_instability: instability.median,
+        lag1_autocorrelation: autocorrelation.mean,
+        median_lag1_autocorrelation: autocorrelation.median,
+        n_clusters: clustering?.clusters ?? null,
+        silhouette: chosen?.silhouette ?? null,
+        pairs: stats.pairs,
+        tokens: stats.tokens,
+      },
+    },
+    per_position: stats.perPosition,
+    analysis: clustering
+      ? {
+          positions: stats.positions,
+          perPosition: {
+            l0: stats.perPosition.map((p) => p.l0),
+            explained_variance: stats.perPosition.map((p) => p.explained_variance),
+            mse: stats.perPosition.map((p) => p.mse),
+            tokens: stats.perPosition.map((p) => p.tokens),
+          },
+          features: clustering.features,
+          activity: clustering.profiles,
+          activityMeasure: `firing rate, profile normalised by '${clustering.normalisation}'`,
+          linkage: clustering.linkage,
+          linkageMethod: clustering.method,
+          clusters: clustering.labels,
+          nClusters: clustering.clusters,
+          criterion: {
+            name: clustering.criterion,
+            value: chosen?.silhouette ?? null,
+            candidates: clustering.silhouettes.map((s) => ({ k: s.k, score: s.silhouette })),
+          },
+        }
+      : null,
+  };
+}

@@ -1,0 +1,159 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ActivationTable } from '../../schemas/activation-shard.js';
+import type {
+  AbsorptionEvalOutput,
+  CoreEvalOutput,
+  EvalFamily,
+  EvalOptions,
+  SparseProbingEvalOutput,
+  TemporalEvalOutput,
+} from '../../schemas/eval.js';
+import { canonicalJson, sha256Hex, writeJsonAtomic } from '../core/atomic-fs.js';
+import type { StageContext } from '../core/context.js';
+import { badConfig } from '../core/errors.js';
+import { buildWordInputs } from './absorption/absorption-inputs.js';
+import { firstLetterIndex } from './absorption/words.js';
+import { absorptionOutput, runAbsorptionEval } from './eval-absorption.js';
+import { coreOutput, runCoreEval } from './eval-core.js';
+import { EVAL_FILES, fileTaskCheckpoint, loadWordInputs, readValidJson, saveWordInputs, writeFloat32 } from './eval-files.js';
+import { runSparseProbingEval, sparseProbingOutput } from './eval-sparse-probing.js';
+import { runTemporalEval, temporalOutput } from './eval-temporal.js';
+import type { EvalTokenizer, ProbeExample, SaeForEval, Splicer } from './interfaces.js';
+import { SCHEMAS_BY_FAMILY } from './output-schemas.js';
+import { loadLabelledTextFile } from './probe-datasets.js';
+
+/** What one SAE's evals need; each family checks for its own parts. */
+export interface EvaluateDeps {
+  /** Variant label written into the outputs. */
+  label: string;
+  sae: SaeForEval;
+  /** Held-out activations (core, temporal). */
+  table?: ActivationTable;
+  /** Factor the table's values were multiplied by at extraction (its shard manifest's scaleFactor); default 1. */
+  tableScaleFactor?: number;
+  /** The model around the hooked layer (core KL/CE, absorption, sparse probing). */
+  splicer?: Splicer;
+  tokenizer?: EvalTokenizer;
+  /** Labelled texts (sparse probing), e.g. from stages/corpus/probe-tasks.ts. */
+  probeExamples?: readonly ProbeExample[];
+  /** Content key of the inputs (SAE, data), folded into the deterministic eval id. */
+  inputKey?: string;
+}
+
+export type EvalOutput = CoreEvalOutput | AbsorptionEvalOutput | SparseProbingEvalOutput | TemporalEvalOutput;
+
+export interface EvaluateSummary {
+  family: EvalFamily;
+  /** The family's JSON, relative to the eval folder. */
+  file: string;
+  /** True when a complete output from an earlier attempt was returned as is. */
+  resumed: boolean;
+  output: EvalOutput;
+  /** Wall seconds of the eval's parts (not stored in the output file, which is deterministic). */
+  timing?: Record<string, number>;
+}
+
+const SCHEMAS = SCHEMAS_BY_FAMILY;
+
+/**
+ * Runs one eval family on one SAE and writes `<family>.json` (plus its side files) into outDir.
+ * A valid `<family>.json` left by an earlier attempt is returned untouched; sparse probing and
+ * absorption also resume from their per-task / word-residual checkpoints.
+ */
+export async function evaluateSae(family: EvalFamily, options: EvalOptions, deps: EvaluateDeps, outDir: string, ctx: StageContext): Promise<EvaluateSummary> {
+  await mkdir(outDir, { recursive: true });
+  const file = EVAL_FILES[family];
+  const previous = await readValidJson(join(outDir, file), SCHEMAS[family]);
+  if (previous) {
+    ctx.log.info('eval output found, resuming', { family, file });
+    return { family, file, resumed: true, output: previous as EvalOutput };
+  }
+  // Outputs are deterministic artifacts (same inputs, same bytes): the eval id derives from the
+  // inputs, and wall times go to the returned summary (the artifact manifest), not the file.
+  const header = { eval_id: deterministicUuid(canonicalJson({ family, label: deps.label, key: deps.inputKey ?? null, options: options[family] })), datetime_epoch_millis: 0, sae_label: deps.label };
+  const started = performance.now();
+  const output = await runFamily(family, options, deps, outDir, header, ctx);
+  const timing = { ...output.timing, total_seconds: (performance.now() - started) / 1000 };
+  output.timing = {};
+  await writeJsonAtomic(join(outDir, file), output);
+  return { family, file, resumed: false, output, timing };
+}
+
+/** A UUID-shaped id from a hash, so the same eval inputs give the same id. */
+function deterministicUuid(material: string): string {
+  const h = sha256Hex(material);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+type Header = { eval_id: string; datetime_epoch_millis: number; sae_label: string };
+
+async function runFamily(family: EvalFamily, options: EvalOptions, deps: EvaluateDeps, outDir: string, header: Header, ctx: StageContext): Promise<EvalOutput> {
+  switch (family) {
+    case 'core': {
+      const table = need(deps.table, family, 'table (held-out activations)');
+      const result = await runCoreEval({ table, sae: deps.sae, splicer: deps.splicer, scaleFactor: deps.tableScaleFactor }, options.core, ctx);
+      await writeJsonAtomic(join(outDir, EVAL_FILES.coreFeatureStats), {
+        feature_density: Array.from(result.core.featureDensity),
+        consistent_activation_heuristic: Array.from(result.core.consistentActivation),
+      });
+      return coreOutput(result, options.core, header);
+    }
+    case 'temporal': {
+      const table = need(deps.table, family, 'table (held-out activations)');
+      const result = await runTemporalEval({ table, sae: deps.sae, scaleFactor: deps.tableScaleFactor }, options.temporal, ctx);
+      if (options.temporal.write_activity_matrix) {
+        await writeFloat32(join(outDir, EVAL_FILES.temporalActivity), result.stats.firingRate);
+        await writeJsonAtomic(join(outDir, EVAL_FILES.temporalActivityInfo), {
+          file: EVAL_FILES.temporalActivity, dtype: 'float32', byteOrder: 'little', shape: [deps.sae.dSae, result.stats.positions.length],
+          positions: result.stats.positions, measure: 'firing rate: share of non-special tokens at the position where the latent is > 0',
+        });
+      }
+      return temporalOutput(result, options.temporal, header);
+    }
+    case 'absorption':
+      return absorptionFamily(options, deps, outDir, header, ctx);
+    case 'sparse_probing':
+      return sparseProbingFamily(options, deps, outDir, header, ctx);
+  }
+}
+
+async function absorptionFamily(options: EvalOptions, deps: EvaluateDeps, outDir: string, header: Header, ctx: StageContext): Promise<AbsorptionEvalOutput> {
+  const config = options.absorption;
+  const tokenizer = need(deps.tokenizer, 'absorption', 'tokenizer');
+  const splicer = need(deps.splicer, 'absorption', 'splicer (model)');
+  const key = sha256Hex(canonicalJson({ ...config, dIn: deps.sae.dIn }));
+  let started = performance.now();
+  let inputs = await loadWordInputs(outDir, key, firstLetterIndex);
+  if (!inputs) {
+    inputs = await buildWordInputs(
+      { tokenizer, splicer, dIn: deps.sae.dIn },
+      { seed: config.random_seed, template: config.prompt_template, tokenPosition: config.prompt_token_pos, maxIclExamples: config.max_icl_examples,
+        trainFraction: config.train_test_fraction, vocabLimit: config.vocab_limit, batchSize: config.llm_batch_size },
+      ctx,
+    );
+    await saveWordInputs(outDir, key, inputs);
+  }
+  const timing: Record<string, number> = { word_residuals_seconds: (performance.now() - started) / 1000 };
+  started = performance.now();
+  const [outcome] = await runAbsorptionEval(inputs, [deps.sae], config, ctx);
+  timing.probes_seconds = (performance.now() - started) / 1000;
+  return absorptionOutput(outcome, { train: inputs.trainWords.length, test: inputs.testWords.length }, config, { ...header, timing });
+}
+
+async function sparseProbingFamily(options: EvalOptions, deps: EvaluateDeps, outDir: string, header: Header, ctx: StageContext): Promise<SparseProbingEvalOutput> {
+  const config = options.sparse_probing;
+  const tokenizer = need(deps.tokenizer, 'sparse_probing', 'tokenizer');
+  const splicer = need(deps.splicer, 'sparse_probing', 'splicer (model)');
+  const examples: ProbeExample[] = [...(deps.probeExamples ?? [])];
+  for (const path of config.dataset_files) examples.push(...(await loadLabelledTextFile(path)));
+  const started = performance.now();
+  const key = sha256Hex(canonicalJson({ ...config, dIn: deps.sae.dIn, examples: sha256Hex(canonicalJson(examples)) }));
+  const tasks = await runSparseProbingEval(examples, { tokenizer, splicer, dIn: deps.sae.dIn, saes: [deps.sae] }, config, ctx, fileTaskCheckpoint(outDir, key));
+  return sparseProbingOutput(tasks, 0, config, { ...header, timing: { probing_seconds: (performance.now() - started) / 1000 } });
+}
+
+function need<T>(value: T | undefined, family: EvalFamily, what: string): T {
+  if (value === undefined) throw badConfig(`eval family '${family}' needs a ${what}; none was given to evaluateSae`, { family });
+  return value;
+}

@@ -1,0 +1,50 @@
+/**
+ * Seeded pseudo-random numbers for the evaluations (negative sampling, word splits, ICL
+ * examples), so one eval config always gives the same numbers. mulberry32: 32-bit state,
+ * fast, good enough for sampling (not for cryptography).
+ */
+export interface Rng {
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Uniform integer in [0, n). */
+  int(n: number): number;
+  /** Standard normal (Box-Muller). */
+  normal(): number;
+}
+
+export function createRng(seed: number): Rng {
+  let state = (seed >>> 0) ^ 0x9e3779b9;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n) => Math.floor(next() * n),
+    normal: () => {
+      const u = 1 - next();
+      const v = next();
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    },
+  };
+}
+
+/** A shuffled copy (Fisher-Yates). */
+export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+  const out = items.slice();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const tmp = out[i];
+    out[i] = out[j];
+    out[j] = tmp;
+  }
+  return out;
+}
+
+/** `k` distinct items drawn without replacement (all of them, shuffled, when k >= length). */
+export function sampleWithoutReplacement<T>(items: readonly T[], k: number, rng: Rng): T[] {
+  return shuffled(items, rng).slice(0, Math.min(k, items.length));
+}

@@ -1,0 +1,193 @@
+/**
+ * atr's position-aware resampling (TemporalSAE paper, Sec. 4, Eq. 6), every resampleEvery steps:
+ *
+ *   s_i = mean_t |f_t,i| * (1 + gamma var_t f_t,i)                                    (Eq. 6)
+ *
+ * Decisions on the open questions (atr-open-questions.md), each a knob in schemas/train.ts:
+ * - Q5: the statistics window is a ring buffer of per-run sums (fired count, sum f, sum f^2, and
+ *   valid tokens), covering the last historyWindowSteps steps, never raw activations. mean and
+ *   var are over the valid tokens in the window (f >= 0, so |f| = f).
+ * - Q4: the paper gives two rules (bottom 10th percentile of s_i; "features below 1% activation").
+ *   resampleRule 'both' (default) resamples latents that meet both, i.e. low-scoring latents that
+ *   also fire on fewer than resampleMaxFireRate of tokens, so healthy latents in the bottom decile
+ *   are not churned every 500 steps; 'percentile' and 'fire-rate' apply one rule.
+ *   "gamma penalizes high variance" contradicts Eq. 6 (variance raises s_i); we implement Eq. 6.
+ * - "reinitialized using high-error examples" (Anthropic 2023 resampling, adapted): tokens of the
+ *   latest run are drawn with probability proportional to the square of their reconstruction
+ *   loss ||x - xhat||^2; latent i gets decoder row r/||r|| for the drawn token's residual
+ *   r = x - xhat, encoder column resampleEncoderScale * (mean alive encoder norm) * r/||r||,
+ *   b_enc_i = 0, and its Adam moments and dead-latent counter reset.
+ */
+import { GraphBuilder } from '../onnx/graph-builder.js';
+import { createSession, Tensor } from '../onnx/backend.js';
+import type { AtrConfig } from '../../schemas/train.js';
+import type { Prng } from './prng.js';
+import type { TrainState } from './step-runner.js';
+
+export interface WindowEntry {
+  steps: number;
+  tokens: number;
+  fired: Float32Array;
+  actSum: Float32Array;
+  actSqSum: Float32Array;
+}
+
+/** Per-latent statistics of the last `windowSteps` steps, as per-run sums. */
+export class StatsWindow {
+  constructor(
+    readonly windowSteps: number,
+    readonly entries: WindowEntry[] = [],
+  ) {}
+
+  push(entry: WindowEntry): void {
+    this.entries.push(entry);
+    let total = this.entries.reduce((s, e) => s + e.steps, 0);
+    while (this.entries.length > 1 && total - this.entries[0].steps >= this.windowSteps) total -= this.entries.shift()!.steps;
+  }
+
+  totals(dSae: number): { tokens: number; fired: Float64Array; actSum: Float64Array; actSqSum: Float64Array } {
+    const fired = new Float64Array(dSae);
+    const actSum = new Float64Array(dSae);
+    const actSqSum = new Float64Array(dSae);
+    let tokens = 0;
+    for (const e of this.entries) {
+      tokens += e.tokens;
+      for (let i = 0; i < dSae; i++) {
+        fired[i] += e.fired[i];
+        actSum[i] += e.actSum[i];
+        actSqSum[i] += e.actSqSum[i];
+      }
+    }
+    return { tokens, fired, actSum, actSqSum };
+  }
+
+  /** Forgets the history of reinitialised latents. */
+  reset(latents: Int32Array): void {
+    for (const e of this.entries) for (const i of latents) e.fired[i] = e.actSum[i] = e.actSqSum[i] = 0;
+  }
+}
+
+/** Eq. 6 scores and fire rates over the window. */
+export function resampleScores(window: StatsWindow, dSae: number, gamma: number): { scores: Float64Array; fireRate: Float64Array } {
+  const t = window.totals(dSae);
+  const n = Math.max(t.tokens, 1);
+  const scores = new Float64Array(dSae);
+  const fireRate = new Float64Array(dSae);
+  for (let i = 0; i < dSae; i++) {
+    const mean = t.actSum[i] / n;
+    const variance = Math.max(t.actSqSum[i] / n - mean * mean, 0);
+    scores[i] = mean * (1 + gamma * variance);
+    fireRate[i] = t.fired[i] / n;
+  }
+  return { scores, fireRate };
+}
+
+/** Latents to reinitialise under cfg.resampleRule. */
+export function selectForResampling(cfg: AtrConfig, scores: Float64Array, fireRate: Float64Array): Int32Array {
+  const n = scores.length;
+  const bottom = new Uint8Array(n);
+  const count = Math.floor((n * cfg.resamplePercentile) / 100);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b] || a - b);
+  for (let r = 0; r < count; r++) bottom[order[r]] = 1;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const low = fireRate[i] < cfg.resampleMaxFireRate;
+    const pick = cfg.resampleRule === 'percentile' ? bottom[i] === 1 : cfg.resampleRule === 'fire-rate' ? low : bottom[i] === 1 && low;
+    if (pick) out.push(i);
+  }
+  return Int32Array.from(out);
+}
+
+/** Residuals r = x - xhat [rows, d] and per-token losses [rows] of the current ReLU SAE. */
+async function residuals(state: TrainState, xs: Float32Array | Uint16Array, rows: number, dIn: number, dSae: number, normScale: number) {
+  const g = new GraphBuilder('float32');
+  const raw = g.input('x', [rows, dIn], xs instanceof Uint16Array ? 'float16' : 'float32');
+  const x = g.mul(xs instanceof Uint16Array ? g.cast(raw, 'float32') : raw, g.scalar(normScale));
+  const [W_enc, b_enc, W_dec, b_dec] = [g.input('W_enc', [dIn, dSae]), g.input('b_enc', [dSae]), g.input('W_dec', [dSae, dIn]), g.input('b_dec', [dIn])];
+  const f = g.relu(g.gemm(g.sub(x, b_dec), W_enc, { c: b_enc }));
+  const residual = g.sub(x, g.gemm(f, W_dec, { c: b_dec }));
+  g.output('residual', residual);
+  g.output('loss', g.reduceSum(g.square(residual), [1]));
+  const session = await createSession(g.toModel(), { device: 'cpu', intraOpThreads: 0 });
+  const p = state.params;
+  const out = await session.run({
+    x: new Tensor(xs instanceof Uint16Array ? 'float16' : 'float32', xs.subarray(0, rows * dIn), [rows, dIn]),
+    W_enc: new Tensor('float32', p.W_enc, [dIn, dSae]),
+    b_enc: new Tensor('float32', p.b_enc, [dSae]),
+    W_dec: new Tensor('float32', p.W_dec, [dSae, dIn]),
+    b_dec: new Tensor('float32', p.b_dec, [dIn]),
+  });
+  await session.release();
+  return { residual: out.residual.data as Float32Array, loss: out.loss.data as Float32Array };
+}
+
+/**
+ * Reinitialises `latents` in place in `state` from the tokens in `xs` (the latest run; rows
+ * with tokenMask 0 are never drawn). Returns the number of latents reinitialised.
+ */
+export async function resampleLatents(
+  cfg: AtrConfig,
+  state: TrainState,
+  latents: Int32Array,
+  sample: { xs: Float32Array | Uint16Array; tokenMask?: Float32Array; rows: number; dIn: number; normScale: number },
+  rng: Prng,
+): Promise<number> {
+  if (latents.length === 0) return 0;
+  const { rows, dIn } = sample;
+  const dSae = cfg.dSae;
+  const { residual, loss } = await residuals(state, sample.xs, rows, dIn, dSae, sample.normScale);
+  const cumulative = new Float64Array(rows);
+  let total = 0;
+  for (let t = 0; t < rows; t++) {
+    total += (sample.tokenMask ? sample.tokenMask[t] : 1) * loss[t] * loss[t];
+    cumulative[t] = total;
+  }
+  if (!(total > 0)) return 0;
+  const chosen = new Set(latents);
+  const aliveNorm = meanEncoderNorm(state.params.W_enc, dIn, dSae, chosen);
+  const { W_enc, b_enc, W_dec } = state.params;
+  for (const i of latents) {
+    const t = lowerBound(cumulative, rng.nextFloat() * total);
+    const r = residual.subarray(t * dIn, (t + 1) * dIn);
+    const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0)) || 1;
+    for (let j = 0; j < dIn; j++) {
+      W_dec[i * dIn + j] = r[j] / norm;
+      W_enc[j * dSae + i] = (cfg.resampleEncoderScale * aliveNorm * r[j]) / norm;
+    }
+    b_enc[i] = 0;
+    for (const moments of [state.m, state.v]) {
+      for (let j = 0; j < dIn; j++) {
+        moments.W_dec[i * dIn + j] = 0;
+        moments.W_enc[j * dSae + i] = 0;
+      }
+      moments.b_enc[i] = 0;
+    }
+    state.sinceFired[i] = 0;
+  }
+  return latents.length;
+}
+
+function meanEncoderNorm(W_enc: Float32Array, dIn: number, dSae: number, exclude: Set<number>): number {
+  let sum = 0;
+  let count = 0;
+  for (let i = 0; i < dSae; i++) {
+    if (exclude.has(i)) continue;
+    let s = 0;
+    for (let j = 0; j < dIn; j++) s += W_enc[j * dSae + i] ** 2;
+    sum += Math.sqrt(s);
+    count++;
+  }
+  return count > 0 ? sum / count : 1;
+}
+
+/** First index whose cumulative value exceeds `target`. */
+function lowerBound(cumulative: Float64Array, target: number): number {
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] > target) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

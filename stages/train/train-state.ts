@@ -1,0 +1,121 @@
+/**
+ * The whole resumable state of a training run and its mapping to checkpoint files: parameters,
+ * Adam moments, variant state (adaptive coefficients, threshold EMA), dead-latent counters,
+ * PRNG state, data cursor, the atr statistics window, the normalisation scale.
+ */
+import type { TrainConfig } from '../../schemas/train.js';
+import { canonicalJson, sha256Hex } from '../core/atomic-fs.js';
+import { TsaeError } from '../core/errors.js';
+import type { DataCursor, TrainData } from './batches.js';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { initialDecoderBias, normalisationScale, sampleTokens } from './init-data.js';
+import { Prng, type PrngState } from './prng.js';
+import { StatsWindow } from './resample.js';
+import type { TrainState } from './step-runner.js';
+import { variantFor } from './variants/index.js';
+
+export interface RunState {
+  state: TrainState;
+  prng: Prng;
+  cursor: DataCursor;
+  normScale: number;
+  /** Valid (loss-bearing) tokens trained on so far. */
+  tokensSeen: number;
+  window: StatsWindow;
+  resampled: number;
+}
+
+interface CheckpointMeta {
+  version: 1;
+  configHash: string;
+  dIn: number;
+  dtype: 'float16' | 'float32';
+  normScale: number;
+  tokensSeen: number;
+  prng: PrngState;
+  cursor: DataCursor;
+  windowSteps: number[];
+  windowTokens: number[];
+  resampled: number;
+}
+
+/** Identity of a run: a checkpoint is only resumed by the same config and seed. */
+export function runHash(cfg: TrainConfig, seed: number): string {
+  return sha256Hex(canonicalJson({ cfg, seed }));
+}
+
+export async function initialRunState(cfg: TrainConfig, seed: number, data: TrainData, dIn: number, dtype: 'float16' | 'float32'): Promise<RunState> {
+  const variant = variantFor(cfg.variant);
+  const sample = await sampleTokens(data, dIn, dtype, cfg.initSampleTokens, seed);
+  const normScale = normalisationScale(cfg, sample.x, sample.rows, dIn);
+  const bDec = initialDecoderBias(cfg, sample.x, sample.rows, dIn, normScale);
+  const prng = Prng.fromSeed(seed, 'train');
+  const params = variant.init(dIn, cfg.dSae, cfg, prng, bDec);
+  const zeros = () => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
+  const state: TrainState = { step: 0, params, m: zeros(), v: zeros(), variantState: variant.initialState(cfg), sinceFired: new Float32Array(cfg.dSae) };
+  const windowSteps = cfg.variant === 'atr' ? cfg.historyWindowSteps : 1;
+  return { state, prng, cursor: { epoch: 0, shard: 0, offset: 0 }, normScale, tokensSeen: 0, window: new StatsWindow(windowSteps), resampled: 0 };
+}
+
+export async function saveRunState(outDir: string, cfg: TrainConfig, seed: number, run: RunState, dIn: number, dtype: 'float16' | 'float32'): Promise<void> {
+  const { state } = run;
+  const tensors: Record<string, Float32Array> = { sinceFired: state.sinceFired };
+  for (const [name, value] of Object.entries(state.params)) {
+    tensors[`param:${name}`] = value;
+    tensors[`m:${name}`] = state.m[name];
+    tensors[`v:${name}`] = state.v[name];
+  }
+  for (const [name, value] of Object.entries(state.variantState)) tensors[`state:${name}`] = value;
+  run.window.entries.forEach((e, i) => {
+    tensors[`window:${i}:fired`] = e.fired;
+    tensors[`window:${i}:actSum`] = e.actSum;
+    tensors[`window:${i}:actSqSum`] = e.actSqSum;
+  });
+  const meta: CheckpointMeta = {
+    version: 1,
+    configHash: runHash(cfg, seed),
+    dIn,
+    dtype,
+    normScale: run.normScale,
+    tokensSeen: run.tokensSeen,
+    prng: run.prng.state(),
+    cursor: run.cursor,
+    windowSteps: run.window.entries.map((e) => e.steps),
+    windowTokens: run.window.entries.map((e) => e.tokens),
+    resampled: run.resampled,
+  };
+  await saveCheckpoint(outDir, { step: state.step, meta, tensors });
+}
+
+/** The checkpointed run in outDir, or null. A checkpoint of another config is an error. */
+export async function loadRunState(outDir: string, cfg: TrainConfig, seed: number, dIn: number, dtype: 'float16' | 'float32'): Promise<RunState | null> {
+  const saved = await loadCheckpoint<CheckpointMeta>(outDir);
+  if (!saved) return null;
+  const { meta, tensors } = saved;
+  if (meta.configHash !== runHash(cfg, seed) || meta.dIn !== dIn || meta.dtype !== dtype) {
+    throw new TsaeError('CORRUPT_ARTIFACT', `Checkpoint in ${outDir} belongs to another config, seed or data (hash ${meta.configHash}); use a fresh output folder`, {
+      details: { outDir },
+    });
+  }
+  const variant = variantFor(cfg.variant);
+  const pick = (prefix: string) => Object.fromEntries(variant.params(dIn, cfg.dSae).map((p) => [p.name, tensors[`${prefix}:${p.name}`]]));
+  const variantState = Object.fromEntries(Object.keys(variant.initialState(cfg)).map((s) => [s, tensors[`state:${s}`]]));
+  const state: TrainState = { step: saved.step, params: pick('param'), m: pick('m'), v: pick('v'), variantState, sinceFired: tensors.sinceFired };
+  const windowSteps = cfg.variant === 'atr' ? cfg.historyWindowSteps : 1;
+  const entries = meta.windowSteps.map((steps, i) => ({
+    steps,
+    tokens: meta.windowTokens[i],
+    fired: tensors[`window:${i}:fired`],
+    actSum: tensors[`window:${i}:actSum`],
+    actSqSum: tensors[`window:${i}:actSqSum`],
+  }));
+  return {
+    state,
+    prng: new Prng(meta.prng),
+    cursor: meta.cursor,
+    normScale: meta.normScale,
+    tokensSeen: meta.tokensSeen,
+    window: new StatsWindow(windowSteps, entries),
+    resampled: meta.resampled,
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * jumprelu: f = z H(z - theta) with learned per-latent thresholds theta = exp(log_threshold) and an
+ * L0 penalty (Rajamanoharan et al. 2024b, "Jumping Ahead", Sec. 4 and Appendix J):
+ *
+ *   z = (x - b_dec) W_enc + b_enc,  f = z H(z - theta),  L = mse + lambda (1/N) sum_t ||f_t||_0
+ *
+ * H has zero derivative almost everywhere, so theta learns through the paper's straight-through
+ * pseudo-derivatives with a rectangle kernel K(u) = 1{|u| < 1/2} of bandwidth eps:
+ *   d f / d theta := -(theta / eps) K((z - theta) / eps),  d H / d theta := -(1 / eps) K((z - theta) / eps)
+ * and d f / d z = H(z - theta); the L0 term sends no gradient to z (as in the paper).
+ *
+ * These are the exact gradients of a surrogate in which H(z0 - theta) is smoothed to
+ * S(u) = clip(u / eps + 1/2, 0, 1) around the current point; in 'fd' mode the graph adds that
+ * surrogate (zero-valued at the current point) so finite differences can check the estimator.
+ */
+import type { Val } from '../../onnx/graph-builder.js';
+import type { JumpReluConfig } from '../../../schemas/train.js';
+import { badConfig } from '../../core/errors.js';
+import { encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss } from './common.js';
+import { sharedInit, sharedParams } from './standard.js';
+import type { StepInputs, StepOutputs, Variant } from './types.js';
+
+/** FD-only smoothing S(pre0 - theta) - S(pre0 - theta0): zero at theta0, slope -1/eps in the kernel window. */
+function surrogate(inputs: StepInputs, pre: Val, theta: Val, eps: number): { bump: Val; theta0: Val } {
+  const { g, rows, dSae } = inputs;
+  const pre0 = inputs.frozen('jumprelu_pre', pre, [rows, dSae]);
+  const theta0 = inputs.frozen('jumprelu_theta', theta, [dSae]);
+  const smooth = (t: Val) => g.op1('Clip', [g.add(g.scale(g.sub(pre0, t), 1 / eps), g.scalar(0.5)), g.scalar(0), g.scalar(1)]);
+  return { bump: g.sub(smooth(theta), smooth(theta0)), theta0 };
+}
+
+/**
+ * Bandwidth and initial threshold: the paper's 0.001 is for inputs with unit mean squared norm;
+ * under expected-norm normalisation (E||x|| = sqrt(d_in)) the same geometry is 0.001 * sqrt(d_in).
+ */
+export function jumpReluScales(cfg: JumpReluConfig, dIn: number): { bandwidth: number; initThreshold: number } {
+  const unit = cfg.normalizeActivations === 'expected-norm' ? 0.001 * Math.sqrt(dIn) : 0.001;
+  return { bandwidth: cfg.bandwidth ?? unit, initThreshold: cfg.initThreshold ?? unit };
+}
+
+export const jumpReluVariant: Variant = {
+  name: 'jumprelu',
+  decoder: 'W_dec',
+  params: (dIn, dSae) => [...sharedParams(dIn, dSae), { name: 'log_threshold', shape: [dSae] }],
+  init(dIn, dSae, cfg, rng, bDec) {
+    if (cfg.variant !== 'jumprelu') throw badConfig('jumprelu init for another variant');
+    return { ...sharedInit(dIn, dSae, rng, bDec), log_threshold: new Float32Array(dSae).fill(Math.log(jumpReluScales(cfg, dIn).initThreshold)) };
+  },
+  initialState: () => ({}),
+  buildStep(inputs): StepOutputs {
+    const { g, cfg, x, params, rows } = inputs;
+    if (cfg.variant !== 'jumprelu') throw badConfig(`jumprelu step built with variant '${cfg.variant}'`);
+    const eps = jumpReluScales(cfg, inputs.dIn).bandwidth;
+    const invN = g.scalar(1 / rows);
+    const theta = g.exp(params.log_threshold);
+    const { xc, pre } = encodeAffine(g, x, params.W_enc, params.b_enc, params.b_dec);
+    const gate = g.step(pre, theta);
+    let f = g.mul(pre, gate);
+    let gateL0 = gate;
+    if (inputs.mode === 'fd') {
+      const { bump, theta0 } = surrogate(inputs, pre, theta, eps);
+      f = g.add(f, g.mul(bump, theta0));
+      gateL0 = g.add(gate, bump);
+    }
+    const recon = g.gemm(f, params.W_dec, { c: params.b_dec });
+    const { mse, dRecon } = mseLoss(g, x, recon, invN);
+    const coefficient = g.mul(inputs.sparsityScale, g.scalar(cfg.l0Coefficient));
+    const l0Penalty = g.mul(g.mul(g.reduceSum(gateL0, null), invN), coefficient);
+    const dF = g.gemm(dRecon, params.W_dec, { transB: true });
+    const kernel = g.cast(g.less(g.abs(g.sub(pre, theta)), g.scalar(eps / 2)), g.floatType);
+    // d theta = -(1/eps) sum_t K (theta dF + lambda/N); d log theta = theta d theta.
+    const perToken = g.add(g.mul(dF, theta), g.mul(coefficient, invN));
+    const dTheta = g.scale(g.reduceSum(g.mul(kernel, perToken), [0]), -1 / eps);
+    const enc = encoderBackward(g, xc, g.mul(dF, gate), params.W_enc);
+    const grads = {
+      W_enc: enc.dW_enc,
+      b_enc: enc.db_enc,
+      W_dec: g.gemm(f, dRecon, { transA: true }),
+      b_dec: g.add(g.reduceSum(dRecon, [0]), enc.dbDecIn),
+      log_threshold: g.mul(dTheta, theta),
+    };
+    const fired = firedCounts(g, gate);
+    const terms = { mse, l0_penalty: l0Penalty };
+    return { grads, loss: g.add(mse, l0Penalty), terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };
+  },
+};

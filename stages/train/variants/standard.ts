@@ -1,0 +1,84 @@
+/**
+ * standard: ReLU SAE with an L1 penalty and unit-norm decoder rows (Bricken et al. 2023,
+ * "Towards Monosemanticity"; the TemporalSAE paper's baseline, Eq. 1 with alpha = 0).
+ *
+ *   f = ReLU((x - b_dec) W_enc + b_enc),  xhat = f W_dec + b_dec
+ *   L = (1/N) sum_t ||xhat_t - x_t||^2 + lambda (1/N) sum_t sum_i f_t,i
+ *
+ * The ReLU family's forward and backward live here; atr reuses them with token and pair masks.
+ */
+import type { Val } from '../../onnx/graph-builder.js';
+import type { TrainConfig } from '../../../schemas/train.js';
+import type { Prng } from '../prng.js';
+import { encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit } from './common.js';
+import type { ParamSpec, StepInputs, StepOutputs, Variant } from './types.js';
+
+export function sharedParams(dIn: number, dSae: number): ParamSpec[] {
+  return [
+    { name: 'W_enc', shape: [dIn, dSae] },
+    { name: 'b_enc', shape: [dSae] },
+    { name: 'W_dec', shape: [dSae, dIn] },
+    { name: 'b_dec', shape: [dIn] },
+  ];
+}
+
+export function sharedInit(dIn: number, dSae: number, rng: Prng, bDec: Float32Array): Record<string, Float32Array> {
+  const { W_enc, W_dec } = tiedInit(dIn, dSae, rng);
+  return { W_enc, b_enc: new Float32Array(dSae), W_dec, b_dec: Float32Array.from(bDec) };
+}
+
+/** Extra gradient on f [N, n] from a penalty other than L1 (atr's temporal term). */
+export type ExtraLatentGrad = (f: Val, invN: Val) => { dF: Val; terms: Record<string, Val> };
+
+/**
+ * ReLU SAE step. `invN` = 1/N; with a token mask, masked tokens get no reconstruction or L1
+ * gradient. The L1 gradient lambda/N (per valid token) is added through the Gemm's C input.
+ */
+export function reluStep(inputs: StepInputs, invN: Val, sparsity: Val, extra?: ExtraLatentGrad): StepOutputs {
+  const { g, x, params, tokenMask } = inputs;
+  const { W_enc, b_enc, W_dec, b_dec } = params;
+  const { xc, pre } = encodeAffine(g, x, W_enc, b_enc, b_dec);
+  const f = g.relu(pre);
+  const recon = g.gemm(f, W_dec, { c: b_dec });
+  const { mse, dRecon } = mseLoss(g, x, recon, invN, tokenMask);
+
+  const sumF = tokenMask ? g.reduceSum(g.mul(f, g.unsqueeze(tokenMask, [1])), null) : g.reduceSum(f, null);
+  const l1 = g.mul(g.mul(sumF, invN), sparsity);
+  // d l1 / d f = lambda/N on valid tokens: a scalar, or [N, 1] with a token mask.
+  const l1Grad = tokenMask ? g.unsqueeze(g.mul(tokenMask, g.mul(sparsity, invN)), [1]) : g.mul(sparsity, invN);
+  let dF = g.gemm(dRecon, W_dec, { transB: true, c: l1Grad });
+  const terms: Record<string, Val> = { mse, l1 };
+  let loss = g.add(mse, l1);
+  if (extra) {
+    const more = extra(f, invN);
+    dF = g.add(dF, more.dF);
+    for (const [name, value] of Object.entries(more.terms)) {
+      terms[name] = value;
+      loss = g.add(loss, value);
+    }
+  }
+  const active = positive(g, f);
+  const dpre = g.mul(dF, active);
+  const enc = encoderBackward(g, xc, dpre, W_enc);
+  const grads = {
+    W_enc: enc.dW_enc,
+    b_enc: enc.db_enc,
+    W_dec: g.gemm(f, dRecon, { transA: true }),
+    b_dec: g.add(g.reduceSum(dRecon, [0]), enc.dbDecIn),
+  };
+  const fired = firedCounts(g, active, tokenMask);
+  return { grads, loss, terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };
+}
+
+export const standardVariant: Variant = {
+  name: 'standard',
+  decoder: 'W_dec',
+  params: sharedParams,
+  init: (dIn, dSae, _cfg: TrainConfig, rng, bDec) => sharedInit(dIn, dSae, rng, bDec),
+  initialState: () => ({}),
+  buildStep(inputs) {
+    const { g, cfg } = inputs;
+    const lambda = cfg.variant === 'standard' ? cfg.l1Coefficient : 0;
+    return reluStep(inputs, g.scalar(1 / inputs.rows), g.mul(inputs.sparsityScale, g.scalar(lambda)));
+  },
+};

@@ -1,0 +1,143 @@
+/**
+ * End-to-end tests against a real Temporal dev server, with workers and the CLI as child
+ * processes of the compiled `tsae` binary: the smoke DAG, cache hits on a rerun, a stage that
+ * exhausts its retries and waits for `tsae resume`, a worker killed with SIGKILL mid-training,
+ * a bad spec, history replay, and the smoke run's report in a browser.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import type { PipelineResult } from '../../schemas/pipeline.js';
+import { workflowsPath } from '../../infra/worker.js';
+import { TsaeStatusKey } from '../../workflows/search-attributes.js';
+import { assertReportRenders } from '../helpers/report-browser.js';
+import { runCli, startTestEnvironment, startWorkerProcess, waitFor, type TestEnvironment, type WorkerProcess } from '../helpers/temporal-env.js';
+
+/** Generous bound for one smoke pipeline on 2 busy cores. */
+const RUN_TIMEOUT_MS = 300_000;
+
+let env: TestEnvironment;
+let worker: WorkerProcess;
+let faultsFile: string;
+
+async function resultOf(workflowId: string): Promise<PipelineResult> {
+  return (await env.client.workflow.getHandle(workflowId).result()) as PipelineResult;
+}
+
+describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () => {
+  before(async () => {
+    env = await startTestEnvironment();
+    faultsFile = join(env.dataDir, 'faults.json');
+    await writeFile(faultsFile, '{}');
+    env.env.TSAE_FAULTS_FILE = faultsFile;
+    worker = startWorkerProcess(env.env);
+  });
+
+  after(async () => {
+    await worker?.kill('SIGTERM');
+    await env?.close();
+  });
+
+  test('a bad spec exits 2, names each bad field, and starts nothing', async () => {
+    const spec = join(env.dataDir, 'bad.yaml');
+    await writeFile(spec, 'name: Bad Name\nmodel:\n  source: gemma3-270m\n  layer: -1\ncorpus:\n  source: demo\ntokens:\n  train: 10\n  eval: 10\nsae:\n  dSae: 64\n  variants:\n    - variant: relu\n');
+    const result = await runCli(['run', spec], env.env);
+    assert.equal(result.code, 2, result.stderr);
+    for (const field of ['name', 'model.layer', 'sae.variants.0.variant']) assert.match(result.stderr, new RegExp(`bad\\.yaml:\\d+: ${field.replace(/\./g, '\\.')}:`), `missing ${field} in:\n${result.stderr}`);
+    const started = [];
+    for await (const info of env.client.workflow.list()) started.push(info.workflowId);
+    assert.deepEqual(started, []);
+  });
+
+  test('the smoke preset runs the whole DAG end to end and its report renders', async () => {
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-1'], env.env, RUN_TIMEOUT_MS);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assert.match(result.stdout, /"event":"progress"/);
+    const run = await resultOf('smoke-1');
+    assert.equal(run.allCacheHits, false);
+    assert.deepEqual(run.variants.map((v) => v.label), ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr']);
+    for (const prefix of ['model', 'corpus', 'tokenize:', 'extract:train', 'extract:eval', 'standard/train', 'atr/eval:core', 'atr/eval:temporal', 'atr/features', 'report']) {
+      assert.ok(run.stages.some((s) => s.name.startsWith(prefix) && s.status === 'done'), `stage ${prefix} missing or not done`);
+    }
+    const runDir = join(env.dataDir, 'runs', 'smoke-1');
+    const metrics = JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8'));
+    assert.deepEqual(Object.keys(metrics), ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr']);
+    for (const family of ['core', 'absorption', 'sparse_probing', 'temporal']) assert.ok(metrics.atr[family], `atr ${family} missing`);
+    assert.ok(Number.isFinite(metrics.topk.core.eval_result_metrics.reconstruction_quality.explained_variance));
+    assert.ok(existsSync(join(runDir, 'spec.yaml')));
+    if (process.env.TSAE_SKIP_BROWSER_TESTS !== '1') {
+      const browser = await assertReportRenders(join(runDir, 'report', 'index.html'), join(runDir, 'report', 'metrics.json'));
+      assert.ok(browser.checkedCells > 0 && browser.latent.contexts > 0);
+    }
+  });
+
+  test('running the same spec again is a cache hit for every stage', async () => {
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-2'], env.env, RUN_TIMEOUT_MS);
+    assert.equal(result.code, 0, result.stderr);
+    const run = await resultOf('smoke-2');
+    const compute = run.stages.filter((s) => s.name !== 'report');
+    assert.ok(compute.length > 20);
+    assert.deepEqual(compute.filter((s) => s.cacheHit !== true).map((s) => s.name), []);
+    assert.equal(run.allCacheHits, true);
+  });
+
+  test('a stage that exhausts its retries waits for `tsae resume`, which completes the run', async () => {
+    await writeFile(faultsFile, JSON.stringify({ report: 'fail' }));
+    const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3'], env.env);
+    assert.equal(started.code, 0, started.stderr);
+    const status = await waitFor('awaiting-resume', async () => {
+      const out = await runCli(['status', 'smoke-3', '--json'], env.env);
+      const parsed = JSON.parse(out.stdout);
+      return parsed.status === 'awaiting-resume' ? parsed : undefined;
+    }, 120_000, 1_000);
+    assert.match(status.awaiting.join('\n'), /report: .*injected fault/);
+    const listed = await waitFor('search attribute', async () => {
+      const out = await runCli(['list', '--json', '--query', 'TsaeStatus = "awaiting-resume"'], env.env);
+      const rows = JSON.parse(out.stdout) as { workflowId: string }[];
+      return rows.some((r) => r.workflowId === 'smoke-3') ? rows : undefined;
+    }, 30_000, 1_000);
+    assert.ok(listed.length >= 1);
+    await writeFile(faultsFile, '{}');
+    const resumed = await runCli(['resume', 'smoke-3'], env.env);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const run = await resultOf('smoke-3');
+    const report = run.stages.find((s) => s.name === 'report');
+    assert.equal(report?.status, 'done');
+    assert.equal(report?.starts, 2);
+    const description = await env.client.workflow.getHandle('smoke-3').describe();
+    assert.equal(description.typedSearchAttributes.get(TsaeStatusKey), 'completed');
+  });
+
+  test('SIGKILL of the worker mid-training: a new worker resumes from the checkpoint, finished steps are not redone', async () => {
+    const id = 'smoke-kill';
+    const overrides = ['--set', 'seed=7', '--set', 'sae.variants=[{variant: standard}]', '--set', 'sae.dSae=4096', '--set', 'train.batchSize=4096', '--set', 'train.checkpointEvery=10', '--set', 'train.hyperparameters.steps=600', '--set', 'evaluate.families=[core]'];
+    const started = await runCli(['run', '--preset', 'smoke', '--id', id, ...overrides], env.env);
+    assert.equal(started.code, 0, started.stderr);
+    const killedAt = await waitFor('training progress past two checkpoints', async () => {
+      const out = JSON.parse((await runCli(['status', id, '--json'], env.env)).stdout);
+      const train = out.active.find((a: { activityType: string }) => a.activityType === 'trainSae');
+      return train?.progress && train.progress.done >= 25 ? train.progress.done as number : undefined;
+    }, 180_000, 300);
+    await worker.kill('SIGKILL');
+    worker = startWorkerProcess(env.env);
+    const run = await resultOf(id);
+    const train = run.variants[0].sae.summary as { resumedFromStep: number | null; steps: number };
+    assert.equal(train.steps, 600);
+    // The last heartbeat seen before the kill said `killedAt` steps were done; checkpoints are every 10 steps.
+    const resumed = train.resumedFromStep;
+    assert.ok(resumed !== null && resumed >= Math.floor(killedAt / 10) * 10 - 10 && resumed < 600, `resumed from ${resumed}, last progress seen ${killedAt}`);
+    const lines = (await readFile(join(env.dataDir, run.variants[0].sae.ref.path, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).step as number);
+    assert.equal(new Set(lines).size, lines.length, 'a logged step appears twice: finished work was redone');
+  });
+
+  test('recorded histories replay against the current workflow code', async () => {
+    const handles = ['smoke-1', 'smoke-1--atr', 'smoke-3', 'smoke-kill'].map((id) => env.client.workflow.getHandle(id));
+    for (const handle of handles) {
+      const history = await handle.fetchHistory();
+      await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, handle.workflowId);
+    }
+  });
+});

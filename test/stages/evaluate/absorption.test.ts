@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultStageContext } from '../../../stages/core/context.js';
+import { computeSaeAbsorption, fitGroundTruth, type AbsorptionInputs, type AbsorptionSettings } from '../../../stages/evaluate/absorption/absorption-core.js';
+import { SAEBENCH_ABSORPTION_THRESHOLDS, scoreWord } from '../../../stages/evaluate/absorption/absorption-scores.js';
+import { createPlainReluSae } from '../../../stages/evaluate/plain-relu-sae.js';
+import { assertClose, f32, i32, loadEvalFixture } from './helpers/fixture.js';
+
+const fixture = loadEvalFixture('absorption');
+const dIn = fixture.tensors.W_enc.shape[0];
+const sae = createPlainReluSae({
+  dIn,
+  dSae: fixture.tensors.W_enc.shape[1],
+  wEnc: f32(fixture, 'W_enc'),
+  bEnc: f32(fixture, 'b_enc'),
+  wDec: f32(fixture, 'W_dec'),
+  bDec: f32(fixture, 'b_dec'),
+});
+
+const SAEBENCH_SETTINGS: AbsorptionSettings = {
+  groundTruthWeightDecay: 1e-4,
+  kSparseL1: 0.01,
+  kSparseWeightDecay: 1e-6,
+  l1MaxIterations: 3000,
+  maxK: 10,
+  f1JumpThreshold: 0.03,
+  minProbeF1: 0.6,
+  minValidLetters: 20,
+  thresholds: SAEBENCH_ABSORPTION_THRESHOLDS,
+};
+
+function inputsOf(name: string): AbsorptionInputs {
+  return {
+    dIn,
+    train: { acts: f32(fixture, `${name}_train_acts`), letters: i32(fixture, `${name}_train_letters`) },
+    test: { acts: f32(fixture, `${name}_test_acts`), letters: i32(fixture, `${name}_test_letters`), words: fixture.expected[name].test_words },
+  };
+}
+
+test('absorption rates are within 0.01 of the SAEBench procedure on constructed word residuals', async () => {
+  const inputs = inputsOf('learnable');
+  const ref = fixture.expected.learnable;
+  const truth = fitGroundTruth(inputs, SAEBENCH_SETTINGS);
+  assert.equal(truth.validLetters.length, ref.valid_letters);
+  const outcome = await computeSaeAbsorption(inputs, truth, sae, SAEBENCH_SETTINGS, defaultStageContext());
+  assert.equal(outcome.status, 'ok');
+  if (outcome.status !== 'ok') return;
+  assertClose(outcome.mean_absorption_fraction_score, ref.means.mean_absorption_fraction_score, 0.01, 'mean_absorption_fraction_score');
+  assertClose(outcome.mean_full_absorption_score, ref.means.mean_full_absorption_score, 0.01, 'mean_full_absorption_score');
+  assertClose(outcome.mean_num_split_features, ref.means.mean_num_split_features, 0.1, 'mean_num_split_features');
+  let sameSplits = 0;
+  for (const letter of outcome.letters) {
+    const r = ref.letters[letter.first_letter];
+    assertClose(letter.probe_f1, r.probe_f1, 0.03, `probe F1 ${letter.first_letter} (one word)`);
+    assert.equal(letter.num_probe_true_positives, r.num_probe_true_positives, `true positives ${letter.first_letter}`);
+    if (JSON.stringify(letter.split_feature_ids) === JSON.stringify(r.split_feats)) {
+      sameSplits++;
+      assertClose(letter.mean_absorption_fraction, r.mean_absorption_fraction, 0.05, `fraction ${letter.first_letter}`);
+      assertClose(letter.full_absorption_rate, r.full_absorption_rate, 0.051, `full rate ${letter.first_letter}`);
+    }
+  }
+  assert.ok(sameSplits >= 24, `main latents agree for ${sameSplits} of 26 letters`);
+  assert.ok(outcome.mean_absorption_fraction_score > 0.05, 'the fixture has absorption to find');
+});
+
+test('too few learnable letters gives "not enough valid letters", not a number', async () => {
+  const inputs = inputsOf('few_letters');
+  const truth = fitGroundTruth(inputs, SAEBENCH_SETTINGS);
+  assert.equal(truth.validLetters.length, fixture.expected.few_letters.valid_letters);
+  const outcome = await computeSaeAbsorption(inputs, truth, sae, SAEBENCH_SETTINGS, defaultStageContext());
+  assert.deepEqual(
+    { status: outcome.status, valid: 'valid_letters' in outcome ? outcome.valid_letters : -1 },
+    { status: 'not_enough_valid_letters', valid: 12 },
+  );
+});
+
+test('per-word absorption follows the SAEBench rules', () => {
+  const t = SAEBENCH_ABSORPTION_THRESHOLDS;
+  const cos = new Float64Array([0.9, 0.8, 0.05, 0.5]);
+  // Main latent covers the projection: no absorption.
+  assert.equal(scoreWord([2, 1, 0, 0], cos, [0], 1.5, t).absorptionFraction, 0);
+  // Main silent, absorber carries it: fraction 1 and full absorption.
+  const full = scoreWord([0, 2, 0, 0], cos, [0], 1.8, t);
+  assert.deepEqual([full.absorptionFraction, full.isFullAbsorption], [1, true]);
+  // Partial: min(absorbers, unaccounted) / (that + main).
+  const partial = scoreWord([0.5, 1, 0, 0.2], cos, [0], 1.5, t);
+  const main = 0.45;
+  const absorbed = Math.min(0.8 + 0.1, 1.5 - main);
+  assertClose(partial.absorptionFraction, absorbed / (absorbed + main), 1e-12, 'partial fraction');
+  assert.equal(partial.isFullAbsorption, false);
+  // Absorbers below 40% of the projection do not count; low-cosine latents never absorb.
+  assert.equal(scoreWord([0.5, 0.3, 5, 0], cos, [0], 1.5, t).absorptionFraction, 0);
+  // A negative probe projection is never absorption.
+  assert.equal(scoreWord([0, 2, 0, 0], cos, [0], -1, t).isFullAbsorption, false);
+});
