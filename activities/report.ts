@@ -78,6 +78,9 @@ async function variantReport(store: ArtifactStore, spec: RunSpec, result: Varian
   ) as VariantReport['metrics'];
   const featureStats = (await evalJson('core', result.evals.core?.ref, EVAL_FILES.coreFeatureStats)) as { feature_density?: number[] } | null;
   const temporal = metrics.temporal as { analysis?: VariantReport['temporal'] } | null;
+  // The clustering analysis (a latent x position matrix, about 1 MB) goes to the figures, not to
+  // metrics.json: that file holds numbers to compare across runs.
+  if (metrics.temporal) metrics.temporal = Object.fromEntries(Object.entries(metrics.temporal).filter(([key]) => key !== 'analysis'));
   const features = result.features ? ((await readJson(join(store.pathOf(result.features.ref), FEATURES_FILE))) as VariantReport['features']) : null;
   return {
     label: result.label,

@@ -47,9 +47,9 @@ export const PRESETS = {
       // Sized for 2 CPU cores: the splice passes through a 262k vocabulary dominate core; the
       // model runs of probing and absorption prompts are shared by all variants (residual cache).
       options: {
-        core: { n_eval_reconstruction_batches: 2 },
-        absorption: { vocab_limit: 1000, max_icl_examples: 4, llm_batch_size: 64 },
-        sparse_probing: { probe_train_set_size: 200, probe_test_set_size: 100, context_length: 64, llm_batch_size: 32 },
+        core: { n_eval_reconstruction_batches: 2, batch_size_prompts: 8 },
+        absorption: { vocab_limit: 3000, max_icl_examples: 4, llm_batch_size: 64 },
+        sparse_probing: { probe_train_set_size: 160, probe_test_set_size: 60, context_length: 64, llm_batch_size: 32 },
       },
     },
     temporal: { heartbeatTimeoutSeconds: 60, maxAttempts: 3 },

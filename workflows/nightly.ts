@@ -7,14 +7,14 @@ import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from 
 import type { createActivities } from '../activities/index.js';
 import type { NightlyInput, NightlyResult } from '../schemas/pipeline.js';
 import { pipelineWorkflow } from './pipeline.js';
-import { shortActivity, TASK_QUEUES } from './shared.js';
+import { shortActivity, TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from './shared.js';
 
 type Activities = ReturnType<typeof createActivities>;
 
 export async function nightlyReproductionWorkflow(input: NightlyInput): Promise<NightlyResult> {
   const short = proxyActivities<Activities>({ ...shortActivity(3), taskQueue: TASK_QUEUES.cpu });
   const runId = `${workflowInfo().workflowId}--run`;
-  await executeChild(pipelineWorkflow, { workflowId: runId, taskQueue: TASK_QUEUES.cpu, args: [{ spec: input.spec }] });
+  await executeChild(pipelineWorkflow, { workflowId: runId, taskQueue: TASK_QUEUES.cpu, workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec: input.spec }] });
   const result = await short.compareWithReference({ runId, reference: input.reference, tolerances: input.tolerances ?? {} });
   if (!result.pass) {
     throw ApplicationFailure.create({

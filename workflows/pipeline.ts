@@ -8,7 +8,7 @@ import type { createActivities } from '../activities/index.js';
 import type { PipelineInput, PipelineResult, StageResult, TokenShardSummary, VariantResult } from '../schemas/pipeline.js';
 import { variantLabel } from '../schemas/run-spec.js';
 import { budgetsMet, planExtraction, tokenizeWaveSize } from './plan.js';
-import { longActivity, shortActivity, TASK_QUEUES } from './shared.js';
+import { longActivity, shortActivity, TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from './shared.js';
 import { resumeSignal } from './shared.js';
 import { StageRunner } from './stage-runner.js';
 import { trainVariantWorkflow } from './train-variant.js';
@@ -63,6 +63,7 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
         runner.setChild(variantLabel(variant), workflowId);
         return executeChild(trainVariantWorkflow, {
           workflowId,
+          workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
           taskQueue: TASK_QUEUES.cpu,
           args: [{ spec, variantIndex, model, corpus, trainShards: shardsFor('train').map((a) => a.ref), evalShards: shardsFor('eval').map((a) => a.ref) }],
         });

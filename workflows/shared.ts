@@ -41,3 +41,11 @@ export function longActivity(heartbeatTimeoutSeconds: number, maximumAttempts: n
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
   };
 }
+
+/**
+ * Workflow task timeout for every tsae workflow. Workers run CPU-heavy activities in the same
+ * process as workflows; a long synchronous stretch of JavaScript (a probe fit, a tokenizer
+ * load) can delay a workflow task past Temporal's 10 s default, which would only cause
+ * needless task retries.
+ */
+export const WORKFLOW_TASK_TIMEOUT = '1 minute';

@@ -4,7 +4,7 @@
  * TsaeStatus search attribute) and waits until `tsae resume` sends the resume signal, then
  * runs again. Cancellation still ends the run.
  */
-import { condition, isCancellation, log, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, isCancellation, log, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { PipelineProgress, StageResult, StageState } from '../schemas/pipeline.js';
 import { progressQuery, resumeSignal } from './shared.js';
 import { TsaeStatusKey } from './search-attributes.js';
@@ -82,16 +82,19 @@ export class StageRunner {
   }
 }
 
-/** The innermost message of an ActivityFailure / ChildWorkflowFailure chain. */
+/**
+ * What to show for a failed stage: the message of the first ApplicationFailure in the chain
+ * (our error, with its code as type and the file or field named), else the innermost message.
+ */
 function describeFailure(error: unknown): string {
-  const parts: string[] = [];
   let current: unknown = error;
-  while (current && parts.length < 6) {
-    const message = (current as Error).message;
-    if (message) parts.push(message);
+  let innermost = String(error);
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (current instanceof ApplicationFailure) return current.type ? `${current.type}: ${current.message}` : current.message;
+    if ((current as Error).message) innermost = (current as Error).message;
     current = (current as { cause?: unknown }).cause;
   }
-  return parts.length ? parts[parts.length - 1] : String(error);
+  return innermost;
 }
 
 export function currentRunId(): string {

@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TsaeError } from '../../stages/core/errors.js';
 import { createJsonLogger, type Logger, type LogLevel } from '../../stages/core/logger.js';
-import { targetFromEnv, type TemporalTarget } from '../temporal/connection.js';
+import { Client } from '@temporalio/client';
+import { connectClient, targetFromEnv, type TemporalTarget } from '../temporal/connection.js';
 
 /** A usage or validation error: the CLI prints it and exits with code 2. */
 export class UsageError extends Error {
@@ -77,4 +78,15 @@ export function abortOnSignals(controller: AbortController): () => void {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
   };
+}
+
+/** Runs `fn` with a Temporal client for the global options' target, closing the connection after. */
+export async function withClient<T>(global: GlobalOptions, fn: (client: Client) => Promise<T>): Promise<T> {
+  const target = targetOf(global);
+  const connection = await connectClient(target);
+  try {
+    return await fn(new Client({ connection, namespace: target.namespace }));
+  } finally {
+    await connection.close();
+  }
 }

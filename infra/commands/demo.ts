@@ -17,7 +17,7 @@ export function registerDemo(program: Command): void {
     .option('--set <key=value>', 'override a spec field (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--port <port>', 'Temporal gRPC port', parseIntOption('port', 1), 7233)
     .option('--ui-port <port>', 'Web UI port', parseIntOption('ui-port', 1), 8233)
-    .option('--concurrency <n>', 'activities at once in the worker', parseIntOption('concurrency', 1), 1)
+    .option('--concurrency <n>', 'activities at once in the worker (2 overlaps JavaScript-bound probe fits with onnxruntime work)', parseIntOption('concurrency', 1), 2)
     .action(async (options: { preset: string; set: string[]; port: number; uiPort: number; concurrency: number }, command: Command) => {
       const global = globalOptions(command);
       const spec = await resolveSpec(undefined, options);
@@ -35,7 +35,7 @@ export function registerDemo(program: Command): void {
       const release = abortOnSignals(controller);
       const target = { ...targetOf(global), address: server.address };
       const { runWorkers } = await import('../worker.js');
-      const worker = runWorkers({ target, dataDir: global.dataDir, queues: ['cpu'], device: spec.device, concurrency: options.concurrency, log, signal: controller.signal });
+      const worker = runWorkers({ target, dataDir: global.dataDir, queues: spec.device === 'cpu' ? ['cpu'] : ['cpu', 'gpu'], device: spec.device, concurrency: options.concurrency, log, signal: controller.signal });
       try {
         const { workflowId, status } = await startPipeline({ ...global, address: server.address }, spec, { watch: true, signal: controller.signal });
         if (status === 'completed') process.stderr.write(`Report: ${join(global.dataDir, 'runs', workflowId, 'report', 'index.html')}\n`);

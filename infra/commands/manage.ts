@@ -1,20 +1,9 @@
 import type { Command } from 'commander';
-import { Client } from '@temporalio/client';
 import { resumeSignal } from '../../workflows/shared.js';
 import { TsaePresetKey, TsaeStatusKey } from '../../workflows/search-attributes.js';
 import { snapshotRun, type RunSnapshot } from '../run-status.js';
-import { connectClient, workflowUiUrl } from '../temporal/connection.js';
-import { globalOptions, parseIntOption, printResult, targetOf, type GlobalOptions } from './common.js';
-
-async function withClient<T>(global: GlobalOptions, fn: (client: Client) => Promise<T>): Promise<T> {
-  const target = targetOf(global);
-  const connection = await connectClient(target);
-  try {
-    return await fn(new Client({ connection, namespace: target.namespace }));
-  } finally {
-    await connection.close();
-  }
-}
+import { workflowUiUrl } from '../temporal/connection.js';
+import { globalOptions, parseIntOption, printResult, targetOf, withClient } from './common.js';
 
 export function registerManage(program: Command): void {
   program

@@ -5,7 +5,7 @@ import type { RunSpec } from '../../schemas/run-spec.js';
 import { variantLabel } from '../../schemas/run-spec.js';
 import { parseSetOptions, presetSpec, specFromFile } from '../../stages/pipeline/resolve-spec.js';
 import { TsaePresetKey, TsaeModelKey, TsaeLayerKey, TsaeVariantsKey, TsaeStatusKey } from '../../workflows/search-attributes.js';
-import { TASK_QUEUES } from '../../workflows/shared.js';
+import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../../workflows/shared.js';
 import { connectClient, workflowUiUrl } from '../temporal/connection.js';
 import { watchRun } from '../watch.js';
 import { globalOptions, printResult, targetOf, UsageError, type GlobalOptions } from './common.js';
@@ -52,6 +52,7 @@ export async function startPipeline(global: GlobalOptions, spec: RunSpec, option
     await client.workflow.start('pipelineWorkflow', {
       taskQueue: TASK_QUEUES.cpu,
       workflowId,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       args: [{ spec }],
       memo: { spec: spec.name, preset: spec.preset ?? null, status: 'running' },
       typedSearchAttributes: [

@@ -1,21 +1,10 @@
 import type { Command } from 'commander';
-import { Client, ScheduleOverlapPolicy } from '@temporalio/client';
-import { TASK_QUEUES } from '../../workflows/shared.js';
-import { connectClient } from '../temporal/connection.js';
-import { globalOptions, printResult, targetOf, type GlobalOptions } from './common.js';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../../workflows/shared.js';
+import { globalOptions, printResult, withClient } from './common.js';
 import { resolveSpec } from './run.js';
 
 const SCHEDULE_PREFIX = 'tsae-nightly-';
-
-async function withClient<T>(global: GlobalOptions, fn: (client: Client) => Promise<T>): Promise<T> {
-  const target = targetOf(global);
-  const connection = await connectClient(target);
-  try {
-    return await fn(new Client({ connection, namespace: target.namespace }));
-  } finally {
-    await connection.close();
-  }
-}
 
 interface CreateOptions {
   preset?: string;
@@ -53,6 +42,7 @@ export function registerSchedule(program: Command): void {
             workflowType: 'nightlyReproductionWorkflow',
             workflowId: `nightly-${name}`,
             taskQueue: TASK_QUEUES.cpu,
+            workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
             args: [{ spec, reference: options.reference ?? name }],
           },
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },

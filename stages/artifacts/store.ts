@@ -29,6 +29,15 @@ export interface WorkContext {
   resuming: boolean;
 }
 
+export interface ProduceOptions {
+  /** While another live process produces the same artifact, wait for it (polling) instead of failing BUSY. */
+  waitForLock?: boolean;
+  /** Stops waiting (and the caller's work) when aborted. */
+  signal?: AbortSignal;
+}
+
+const LOCK_POLL_MS = 500;
+
 /** A lock older than this without a refresh is considered abandoned (its holder died). */
 export const LOCK_STALE_MS = 60_000;
 const LOCK_REFRESH_MS = 10_000;
@@ -78,7 +87,7 @@ export class ArtifactStore {
    * Returns the artifact for `request`, producing it with `work` if it does not exist yet.
    * `work` writes files into `workDir` and returns the stage summary.
    */
-  async produce<S>(request: ArtifactRequest, work: (ctx: WorkContext) => Promise<S>): Promise<ProduceResult<S>> {
+  async produce<S>(request: ArtifactRequest, work: (ctx: WorkContext) => Promise<S>, options: ProduceOptions = {}): Promise<ProduceResult<S>> {
     const key = this.keyFor(request);
     const ref = this.refFor(request.stage, key);
     const existing = await this.find(request.stage, key);
@@ -86,7 +95,7 @@ export class ArtifactStore {
 
     const finalDir = this.pathOf(ref);
     const workDir = finalDir + '.work';
-    const lock = await acquireLock(finalDir + '.lock');
+    const lock = await acquireLockWaiting(finalDir + '.lock', options);
     try {
       // Another process may have finished while we waited for the lock.
       const raced = await this.find(request.stage, key);
@@ -170,6 +179,22 @@ async function describeFiles(dir: string) {
     files.push({ path: relative(dir, path).split(sep).join('/'), bytes: info.size, sha256: await sha256File(path) });
   }
   return files;
+}
+
+/**
+ * Takes the lock; with `waitForLock`, waits while another live producer holds it (two runs of
+ * the same spec at once: the second waits, then finds the finished artifact).
+ */
+async function acquireLockWaiting(path: string, options: ProduceOptions): Promise<HeldLock> {
+  for (;;) {
+    try {
+      return await acquireLock(path);
+    } catch (error) {
+      if (!options.waitForLock || !(error instanceof TsaeError) || error.code !== 'BUSY') throw error;
+      if (options.signal?.aborted) throw options.signal.reason ?? error;
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
+  }
 }
 
 interface HeldLock {

@@ -8,13 +8,15 @@ import { wrapFsError } from './errors.js';
  * Writes a file atomically: to a temporary sibling, fsync, then rename over the target.
  * A crash leaves either the old file or the new one, never a torn one.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'w');
     try {
-      await handle.writeFile(data);
+      // Chunks are written one by one, so large tensors are never concatenated in memory.
+      if (Array.isArray(data)) for (const chunk of data) await handle.write(chunk);
+      else await handle.writeFile(data as string | Uint8Array);
       await handle.sync();
     } finally {
       await handle.close();

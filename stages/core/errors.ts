@@ -45,10 +45,11 @@ export function badConfig(message: string, details: Record<string, unknown> = {}
 
 /** Maps Node's ENOSPC into a clear, retryable error that names the path. */
 export function wrapFsError(error: unknown, path: string): unknown {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC') {
-    return new TsaeError('DISK_FULL', `No space left on device while writing ${path}; free space and resume`, {
-      details: { path },
+  const errno = error as NodeJS.ErrnoException | undefined;
+  if (errno?.code === 'ENOSPC') {
+    const where = errno.path ?? path;
+    return new TsaeError('DISK_FULL', `No space left on device while writing ${where}; free space and resume`, {
+      details: { path: where },
       cause: error,
     });
   }

@@ -4,11 +4,11 @@
  * A crash at any point leaves latest.json naming a complete, checksummed checkpoint (or none).
  * tensors.bin is the little-endian float32 tensors back to back, indexed in meta.json.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileExists, sha256File, sha256Hex, writeFileAtomic, writeJsonAtomic } from '../core/atomic-fs.js';
-import { TsaeError, wrapFsError } from '../core/errors.js';
+import { TsaeError } from '../core/errors.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 
@@ -74,26 +74,9 @@ export async function loadCheckpoint<M>(outDir: string): Promise<CheckpointData<
 
 /** Streams tensors to folder/tensors.bin through a temporary file and rename; returns its sha256. */
 async function writeTensorsAtomic(folder: string, tensors: Float32Array[]): Promise<string> {
-  await mkdir(folder, { recursive: true });
-  const path = join(folder, 'tensors.bin');
-  const tmp = join(folder, `.${randomBytes(6).toString('hex')}.tmp`);
+  const chunks = tensors.map((t) => new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
   const hash = createHash('sha256');
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      for (const t of tensors) {
-        const bytes = new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
-        hash.update(bytes);
-        await handle.write(bytes);
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw wrapFsError(error, path);
-  }
+  for (const chunk of chunks) hash.update(chunk);
+  await writeFileAtomic(join(folder, 'tensors.bin'), chunks);
   return hash.digest('hex');
 }

@@ -5,7 +5,8 @@
  *   explained_variance (pooled over the batch's tokens in the loss: 1 - sum ||x - xhat||^2 /
  *   sum ||x - mean x||^2, definition 1 of metrics.md), dead_pct (% of latents that have not fired
  *   for deadWindowTokens), grad_norm (before clipping), lr, lambda_t and alpha_t (atr), threshold
- *   (batchtopk), tokens_per_s (of the run the step belongs to).
+ *   (batchtopk). No wall-clock values: the log is part of the deterministic artifact
+ *   (throughput goes to progress heartbeats and the stage summary).
  * On resume, lines after the checkpoint's step (and a torn last line) are dropped first, so the
  * file always describes one consistent history.
  */

@@ -3,12 +3,9 @@
  * {name: {dtype, shape, data_offsets}, __metadata__}, then the raw little-endian data. Only F32 is
  * written and read (what this project exports); other dtypes are rejected with their names.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic-fs.js';
 import { badInput } from '../core/errors.js';
-import { wrapFsError } from '../core/errors.js';
 
 export interface NamedTensor {
   data: Float32Array;
@@ -36,22 +33,7 @@ function encodeHeader(tensors: [string, NamedTensor][], metadata: Record<string,
 /** Writes atomically (temporary sibling, fsync, rename), streaming tensor by tensor. */
 export async function writeSafetensors(path: string, tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Promise<void> {
   const entries = Object.entries(tensors);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.write(encodeHeader(entries, metadata));
-      for (const [, t] of entries) await handle.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw wrapFsError(error, path);
-  }
+  await writeFileAtomic(path, [encodeHeader(entries, metadata), ...entries.map(([, t]) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength))]);
 }
 
 export async function readSafetensors(path: string): Promise<{ tensors: Record<string, NamedTensor>; metadata: Record<string, string> }> {

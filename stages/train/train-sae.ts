@@ -154,7 +154,7 @@ async function trainLoop(setup: Setup, seed: number, run: RunState, runner: Step
     const tokensPerS = (m * rows) / ((performance.now() - t0) / 1000);
     run.cursor = stream.cursor();
     run.tokensSeen += result.accumulators.tokens[0];
-    const lines = metricLines(cfg, runner.graph.metricNames, result, first, m, tokensPerS);
+    const lines = metricLines(cfg, runner.graph.metricNames, result, first, m);
     await appendMetrics(outDir, lines.filter((l) => l.step % cfg.logEvery === 0 || l.step === cfg.steps));
     last = lines[lines.length - 1];
     reportProgress(ctx, cfg, run.state.step, last, tokensPerS);
@@ -164,7 +164,8 @@ async function trainLoop(setup: Setup, seed: number, run: RunState, runner: Step
   return last;
 }
 
-function metricLines(cfg: TrainConfig, names: string[], result: RunResult, first: number, m: number, tokensPerS: number): MetricsLine[] {
+/** Log lines of one run's steps: no wall-clock values, so metrics.jsonl is a deterministic artifact. */
+function metricLines(cfg: TrainConfig, names: string[], result: RunResult, first: number, m: number): MetricsLine[] {
   const width = names.length;
   const lines: MetricsLine[] = [];
   for (let i = 0; i < m; i++) {
@@ -172,7 +173,6 @@ function metricLines(cfg: TrainConfig, names: string[], result: RunResult, first
     const line: MetricsLine = { step, tokens: step * cfg.batchSize };
     names.forEach((name, j) => (line[name === 'lambda' ? 'lambda_t' : name === 'alpha' ? 'alpha_t' : name] = result.metrics[i * width + j]));
     line.lr = learningRate(cfg, step - 1);
-    line.tokens_per_s = tokensPerS;
     lines.push(line);
   }
   return lines;
@@ -180,7 +180,7 @@ function metricLines(cfg: TrainConfig, names: string[], result: RunResult, first
 
 function reportProgress(ctx: StageContext, cfg: TrainConfig, step: number, metrics: Record<string, number>, tokensPerS: number): void {
   const { step: _s, tokens: _t, ...rest } = metrics;
-  ctx.onProgress({ stage: 'train', item: cfg.variant, done: step, total: cfg.steps, unit: 'steps', rate: tokensPerS / cfg.batchSize, metrics: rest });
+  ctx.onProgress({ stage: 'train', item: cfg.variant, done: step, total: cfg.steps, unit: 'steps', rate: tokensPerS / cfg.batchSize, metrics: { ...rest, tokens_per_s: tokensPerS } });
 }
 
 /** atr: statistics window bookkeeping and Eq. 6 resampling at multiples of resampleEvery. */

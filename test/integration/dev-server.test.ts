@@ -26,7 +26,10 @@ test('tsae dev serves the Web UI at 127.0.0.1:8233 and stops cleanly on SIGINT',
       return response?.ok ? await response.text() : undefined;
     }, 60_000);
     assert.match(html, /<!doctype html>/i);
-    assert.match(html, /temporal/i);
+    // The Temporal Web UI is a SvelteKit app: its index loads the /_app/immutable bundles.
+    assert.match(html, /\/_app\/immutable\//);
+    const settings = await fetch('http://127.0.0.1:8233/api/v1/settings');
+    assert.equal(settings.ok, true, 'the UI server does not answer its API');
     await waitFor('the worker', async () => (output.includes('worker started') ? true : undefined), 60_000);
   } finally {
     child.kill('SIGINT');

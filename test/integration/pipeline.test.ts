@@ -133,6 +133,44 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
     assert.equal(new Set(lines).size, lines.length, 'a logged step appears twice: finished work was redone');
   });
 
+  test('a real Schedule runs the nightly reproduction: establishes the reference, passes, then fails visibly on a regression', async () => {
+    const created = await runCli(['schedule', 'create', 'smoke', '--preset', 'smoke', '--cron', '0 3 * * *', '--paused'], env.env);
+    assert.equal(created.code, 0, created.stderr);
+    const listed = JSON.parse((await runCli(['schedule', 'list', '--json'], env.env)).stdout) as { name: string }[];
+    assert.deepEqual(listed.map((s) => s.name), ['smoke']);
+    const nightlyRuns = async () => {
+      const ids: string[] = [];
+      for await (const info of env.client.workflow.list({ query: 'WorkflowType = "nightlyReproductionWorkflow"' })) ids.push(info.workflowId);
+      return ids;
+    };
+    const trigger = async (count: number) => {
+      assert.equal((await runCli(['schedule', 'trigger', 'smoke'], env.env)).code, 0);
+      const ids = await waitFor(`nightly run ${count}`, async () => {
+        const found = await nightlyRuns();
+        return found.length >= count ? found : undefined;
+      }, 60_000, 500);
+      const newest = ids.sort().at(-1)!;
+      return env.client.workflow.getHandle(newest);
+    };
+    const first = await (await trigger(1)).result();
+    assert.equal(first.establishedReference, true);
+    const second = await (await trigger(2)).result();
+    assert.equal(second.pass, true);
+    assert.ok(second.compared > 100, `compared only ${second.compared} metrics`);
+    const referencePath = join(env.dataDir, 'references', 'smoke.json');
+    const reference = JSON.parse(await readFile(referencePath, 'utf8'));
+    reference.atr.core.eval_result_metrics.sparsity.l0 += 5;
+    await writeFile(referencePath, JSON.stringify(reference));
+    const third = await trigger(3);
+    await assert.rejects(third.result(), (error: Error & { cause?: { type?: string; message?: string } }) => {
+      assert.equal(error.cause?.type, 'REGRESSION');
+      assert.match(error.cause?.message ?? '', /atr\.core\.eval_result_metrics\.sparsity\.l0/);
+      return true;
+    });
+    assert.equal((await third.describe()).status.name, 'FAILED');
+    assert.equal((await runCli(['schedule', 'delete', 'smoke'], env.env)).code, 0);
+  });
+
   test('recorded histories replay against the current workflow code', async () => {
     const handles = ['smoke-1', 'smoke-1--atr', 'smoke-3', 'smoke-kill'].map((id) => env.client.workflow.getHandle(id));
     for (const handle of handles) {

@@ -70,15 +70,21 @@ test('a file that no longer matches its manifest is reported as corrupt, naming 
   await assert.rejects(store.find('demo', ref.key), (error: unknown) => error instanceof TsaeError && error.code === 'CORRUPT_ARTIFACT' && /data\.bin/.test(error.message));
 });
 
-test('a live lock held by another producer makes produce fail as BUSY (retryable)', async () => {
+test('a live lock held by another producer: BUSY (retryable) by default, or wait and get the finished artifact', async () => {
   const store = await freshStore();
   let release!: () => void;
-  const blocker = store.produce(request, () => new Promise((resolve) => (release = () => resolve({})))); 
+  const blocker = store.produce(request, () => new Promise((resolve) => (release = () => resolve({ by: 'first' }))));
   await new Promise((r) => setTimeout(r, 50));
   await assert.rejects(store.produce(request, async () => ({})), (error: unknown) => error instanceof TsaeError && error.code === 'BUSY' && error.retryable);
+  let secondWorked = false;
+  const waiter = store.produce(request, async () => ((secondWorked = true), { by: 'second' }), { waitForLock: true });
+  await new Promise((r) => setTimeout(r, 200));
   release();
   await blocker;
-  assert.equal((await store.produce(request, async () => ({}))).cacheHit, true);
+  const waited = await waiter;
+  assert.equal(waited.cacheHit, true);
+  assert.deepEqual(waited.manifest.summary, { by: 'first' });
+  assert.equal(secondWorked, false);
 });
 
 test('resolveInside rejects .. and symlink escapes from the data directory', async () => {

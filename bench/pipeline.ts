@@ -1,0 +1,95 @@
+/**
+ * Pipeline benchmarks (issue 8): the overhead of running the DAG through Temporal (dev server +
+ * worker, one activity at a time) against calling the same stage functions directly, and the
+ * cost curve from 1x to 4x training tokens. Full mode uses the demo model and corpus with one
+ * variant and the core + temporal evals; --quick uses the smoke fixtures.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { RunSpec } from '../schemas/run-spec.js';
+import { presetSpec } from '../stages/pipeline/resolve-spec.js';
+import { defaultStageContext } from '../stages/core/context.js';
+import { silentLogger } from '../stages/core/logger.js';
+import { projectPath } from '../stages/core/package-root.js';
+import { freePort, startDevServer } from '../infra/temporal/dev-server.js';
+import { runWorkers } from '../infra/worker.js';
+import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../workflows/shared.js';
+import { runPipelineDirect } from './direct-pipeline.js';
+import type { BenchRecord } from './record.js';
+
+async function benchSpec(quick: boolean, tokenMultiple: number): Promise<RunSpec> {
+  const overrides: Record<string, unknown> = {
+    'sae.variants': [{ variant: 'standard' }],
+    'evaluate.families': ['core', 'temporal'],
+  };
+  if (quick) return presetSpec('smoke', { ...overrides, 'tokens.train': 8192 * tokenMultiple });
+  const { prepareModel } = await import('../stages/model/prepare-model.js');
+  const { buildDemoCorpus } = await import('../stages/corpus/build-demo.js');
+  const cache = projectPath('.tsae');
+  const model = await prepareModel({ source: 'gemma3-270m', dataDir: cache }, defaultStageContext());
+  const corpusDir = join(cache, 'corpora', 'demo');
+  await buildDemoCorpus({ out: corpusDir }, defaultStageContext());
+  return presetSpec('demo', { ...overrides, 'model.source': model.dir, 'corpus.source': corpusDir, 'tokens.train': 51_200 * tokenMultiple, 'train.warmupSteps': 5 });
+}
+
+async function timeDirect(spec: RunSpec): Promise<number> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tsae-bench-direct-'));
+  const started = performance.now();
+  await runPipelineDirect(spec, dataDir, 'bench-direct');
+  const seconds = (performance.now() - started) / 1000;
+  await rm(dataDir, { recursive: true, force: true });
+  return seconds;
+}
+
+async function timeTemporal(spec: RunSpec): Promise<number> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tsae-bench-temporal-'));
+  const server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
+  const controller = new AbortController();
+  const target = { address: server.address, namespace: 'default', tls: false as const, apiKeySource: null };
+  const worker = runWorkers({ target, dataDir, queues: ['cpu'], device: 'cpu', concurrency: 1, log: silentLogger, signal: controller.signal });
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const client = new Client({ connection });
+    const started = performance.now();
+    const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: TASK_QUEUES.cpu, workflowId: 'bench', workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec }] });
+    await handle.result();
+    return (performance.now() - started) / 1000;
+  } finally {
+    controller.abort();
+    await worker;
+    await connection.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function runPipelineBench(options: { quick: boolean }): Promise<BenchRecord[]> {
+  const records: BenchRecord[] = [];
+  const label = options.quick ? 'smoke fixtures' : 'demo model, 1 variant, core+temporal evals';
+  const base = await benchSpec(options.quick, 1);
+  // Alternate the two ways so machine noise hits both alike; medians of the repeats.
+  const direct: number[] = [];
+  const temporal: number[] = [];
+  const repeats = options.quick ? 3 : 2;
+  for (let i = 0; i < repeats; i++) {
+    direct.push(await timeDirect(base));
+    temporal.push(await timeTemporal(base));
+  }
+  const d = median(direct);
+  const t = median(temporal);
+  records.push({ stage: 'pipeline', case: `${label}, 1x tokens, cold cache`, metric: 'wall_s', value: t, unit: 's', reference: 'same stages called directly (no Temporal)', referenceValue: d, ratio: d / t });
+  records.push({ stage: 'pipeline', case: `${label}, 1x tokens, cold cache`, metric: 'temporal_overhead_pct', value: ((t - d) / d) * 100, unit: '%', reference: 'goal', referenceValue: 5, ratio: null });
+  const curve: Record<number, number> = { 1: d };
+  for (const m of [2, 4]) curve[m] = await timeDirect(await benchSpec(options.quick, m));
+  for (const m of [2, 4]) {
+    records.push({ stage: 'pipeline', case: `${label}, ${m}x training tokens`, metric: 'wall_s', value: curve[m], unit: 's', reference: `${m} x the 1x run (linear)`, referenceValue: m * d, ratio: (m * d) / curve[m] });
+  }
+  return records;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
