@@ -7,6 +7,7 @@ import type { ArtifactStore } from '../stages/artifacts/store.js';
 import { TsaeError } from '../stages/core/errors.js';
 import { readActivationShard } from '../stages/extract/activation-shard-io.js';
 import { concatActivationTables } from '../stages/extract/concat-tables.js';
+import { validateActivations } from '../stages/extract/validate-activations.js';
 import type { TrainData } from '../stages/train/batches.js';
 
 /** Every activation part file of the given extraction artifacts, in order. */
@@ -21,14 +22,33 @@ export async function activationParts(store: ArtifactStore, refs: ArtifactRef[])
   return files;
 }
 
+/** Reads one activation part and checks it (width, finite values) before anything trains on it. */
+async function readChecked(file: string, expectedDModel?: number): Promise<ActivationTable> {
+  const table = await readActivationShard(file);
+  validateActivations(table, file, expectedDModel);
+  return table;
+}
+
 /** Training data loaded shard by shard (bounded memory): one activation part per shard. */
 export async function trainDataOf(store: ArtifactStore, refs: ArtifactRef[]): Promise<TrainData> {
-  const files = await activationParts(store, refs);
-  return { shardCount: files.length, loadShard: (i) => readActivationShard(files[i]) };
+  return trainDataFromFiles(await activationParts(store, refs));
+}
+
+/** Shard-by-shard loader that checks every part against the first one's width (and finiteness). */
+export function trainDataFromFiles(files: string[]): TrainData {
+  let width: number | undefined;
+  return {
+    shardCount: files.length,
+    loadShard: async (i) => {
+      const table = await readChecked(files[i], width);
+      width ??= table.dModel;
+      return table;
+    },
+  };
 }
 
 /** All held-out activations in one table (evals read them whole). */
-export async function evalTableOf(store: ArtifactStore, refs: ArtifactRef[]): Promise<ActivationTable> {
-  const tables = await Promise.all((await activationParts(store, refs)).map((f) => readActivationShard(f)));
+export async function evalTableOf(store: ArtifactStore, refs: ArtifactRef[], expectedDModel?: number): Promise<ActivationTable> {
+  const tables = await Promise.all((await activationParts(store, refs)).map((f) => readChecked(f, expectedDModel)));
   return concatActivationTables(tables);
 }

@@ -1,5 +1,6 @@
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from 'hyparquet';
-import type { AsyncBuffer, FileMetaData } from 'hyparquet';
+import { parquetReadObjects, parquetSchema } from 'hyparquet';
+import { openParquet } from './parquet-metadata.js';
+import type { FileMetaData } from 'hyparquet';
 import { badInput } from '../core/errors.js';
 import { checkText, normalizeMeta, type CorpusRecord } from './corpus-record.js';
 import { parquetCompressors } from './parquet-codecs.js';
@@ -22,7 +23,7 @@ export interface ParquetReadOptions {
 
 /** Row-group boundaries of a Parquet file: starts[i] is the first row of group i, last entry = row count. */
 export async function parquetRowGroupStarts(path: string): Promise<number[]> {
-  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+  const { metadata } = await openParquet(path, 'corpus');
   return rowGroupStarts(metadata);
 }
 
@@ -37,8 +38,7 @@ function rowGroupStarts(metadata: FileMetaData): number[] {
  * and a meta column holding a struct or a JSON string), one row group in memory at a time.
  */
 export async function* readParquetRecords(options: ParquetReadOptions): AsyncGenerator<CorpusRecord> {
-  const file: AsyncBuffer = await asyncBufferFromFile(options.path);
-  const metadata = await parquetMetadataAsync(file);
+  const { file, metadata } = await openParquet(options.path, 'corpus');
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   if (!columns.includes(options.textField)) {
     throw badInput(`Parquet corpus file ${options.path} has no column '${options.textField}'; its columns: ${columns.join(', ')}. ` +

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { parquetReadObjects } from 'hyparquet';
+import { openParquet } from '../corpus/parquet-metadata.js';
 import type { SchemaElement } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { TokenRow } from '../../schemas/token-shard.js';
@@ -71,14 +72,13 @@ export async function writeTokenShard(
 
 /** Rows in a token shard, from its footer only. */
 export async function countTokenRows(path: string): Promise<number> {
-  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+  const { metadata } = await openParquet(path, 'token shard');
   return Number(metadata.num_rows);
 }
 
 /** Streams the rows of a token shard, one row group in memory at a time. */
 export async function* readTokenShard(path: string): AsyncGenerator<TokenRow> {
-  const file = await asyncBufferFromFile(path);
-  const metadata = await parquetMetadataAsync(file);
+  const { file, metadata } = await openParquet(path, 'token shard');
   let start = 0;
   for (const group of metadata.row_groups) {
     const end = start + Number(group.num_rows);
