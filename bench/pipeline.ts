@@ -7,7 +7,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
+import type { PipelineResult } from '../schemas/pipeline.js';
 import type { RunSpec } from '../schemas/run-spec.js';
 import { presetSpec } from '../stages/pipeline/resolve-spec.js';
 import { defaultStageContext } from '../stages/core/context.js';
@@ -86,7 +88,44 @@ export async function runPipelineBench(options: { quick: boolean }): Promise<Ben
   for (const m of [2, 4]) {
     records.push({ stage: 'pipeline', case: `${label}, ${m}x training tokens`, metric: 'wall_s', value: curve[m], unit: 's', reference: `${m} x the 1x run (linear)`, referenceValue: m * d, ratio: (m * d) / curve[m] });
   }
+  records.push(...(await scaleOutRecords(options.quick, label)));
   return records;
+}
+
+/**
+ * Scale-out: wall time of the fan-out stages (tokenize + extract, from the first start to the
+ * last finish) with one worker against two worker processes, each activity on one thread.
+ */
+async function scaleOutRecords(quick: boolean, label: string): Promise<BenchRecord[]> {
+  const spec = await benchSpec(quick, quick ? 8 : 2);
+  const specOneThread = { ...spec, threads: 1 };
+  const one = await fanOutSeconds(specOneThread, 1);
+  const two = await fanOutSeconds(specOneThread, 2);
+  return [
+    { stage: 'pipeline', case: `${label}: tokenize+extract fan-out, 2 workers vs 1 (1 thread each)`, metric: 'fan_out_wall_s', value: two, unit: 's', reference: '1 worker', referenceValue: one, ratio: one / two },
+  ];
+}
+
+async function fanOutSeconds(spec: RunSpec, workers: number): Promise<number> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tsae-bench-scale-'));
+  const server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
+  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TSAE_DATA_DIR: dataDir, TSAE_TEMPORAL_LOG_LEVEL: 'ERROR' };
+  const children = Array.from({ length: workers }, () => spawn(process.execPath, [projectPath('bin', 'tsae.js'), 'worker', '--concurrency', '1'], { env, stdio: 'ignore' }));
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const client = new Client({ connection });
+    const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: TASK_QUEUES.cpu, workflowId: 'bench-scale', workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec }] });
+    const result = (await handle.result()) as PipelineResult;
+    const fanOut = result.stages.filter((s) => /^(tokenize|extract):/.test(s.name) && s.startedAt && s.finishedAt);
+    const start = Math.min(...fanOut.map((s) => Date.parse(s.startedAt!)));
+    const end = Math.max(...fanOut.map((s) => Date.parse(s.finishedAt!)));
+    return (end - start) / 1000;
+  } finally {
+    children.forEach((c) => c.kill('SIGTERM'));
+    await connection.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 }
 
 function median(values: number[]): number {

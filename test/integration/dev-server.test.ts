@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { portOpen } from '../../infra/temporal/dev-server.js';
 import { projectPath } from '../../stages/core/package-root.js';
@@ -31,9 +32,21 @@ test('tsae dev serves the Web UI at 127.0.0.1:8233 and stops cleanly on SIGINT',
     const settings = await fetch('http://127.0.0.1:8233/api/v1/settings');
     assert.equal(settings.ok, true, 'the UI server does not answer its API');
     await waitFor('the worker', async () => (output.includes('worker started') ? true : undefined), 60_000);
+    // Bound to loopback only: not reachable on the machine's other addresses.
+    for (const address of externalAddresses()) {
+      assert.equal(await portOpen(address, 7233), false, `the gRPC port answers on ${address}`);
+      assert.equal(await portOpen(address, 8233), false, `the Web UI answers on ${address}`);
+    }
   } finally {
     child.kill('SIGINT');
   }
   assert.equal(await exited, 0, output);
   assert.equal(await portOpen('127.0.0.1', 7233), false, 'the dev server is still listening after Ctrl-C');
 });
+
+function externalAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((i) => i && i.family === 'IPv4' && !i.internal)
+    .map((i) => i!.address);
+}
