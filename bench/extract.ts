@@ -5,10 +5,12 @@
  * bench_extract_torch.py, kept alive and interleaved run for run with ours so a busy machine slows
  * both alike); and peak RSS at two corpus sizes, each in a
  * fresh child process (`tsx bench/extract.ts --rss-child ROWS`), to show memory is flat in corpus size.
+ * It also reports the prefix's achieved GFLOP/s beside a plain onnxruntime MatMul of the MLP's
+ * shape timed between our runs: the share says how much faster extraction could get at fp32.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,7 @@ import { defaultStageContext } from '../stages/core/context.js';
 import { projectPath } from '../stages/core/package-root.js';
 import { extractActivations } from '../stages/extract/extract.js';
 import { prepareModel } from '../stages/model/prepare-model.js';
+import { matmulCeiling } from './matmul-ceiling.js';
 import { median, type BenchRecord } from './record.js';
 
 const LAYER = 6;
@@ -37,6 +40,31 @@ async function* benchRows(count: number, vocab: number): AsyncIterable<TokenRow>
     for (let p = 1; p < CONTEXT; p++) ids[p] = 3 + ((state = (state * 1103515245 + 12345) % 2 ** 31) % (vocab - 3));
     yield { rowId: r, inputIds: ids, specialMask: special, docIds: [`bench-${r}`], docStarts: [0], docOffsets: [0], sourceSets: ['bench'], split: 'train' };
   }
+}
+
+/** The fields of a Hugging Face decoder config.json that the FLOP count needs. */
+interface DecoderConfig {
+  hidden_size: number;
+  intermediate_size: number;
+  num_attention_heads: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+}
+
+/**
+ * Matrix-product FLOPs per token of the prefix (blocks 0..LAYER): the q/k/v/o projections, the
+ * gated MLP's three products and the two attention products over the full context (which the
+ * graph computes before masking). Norms, rotary and activations are left out.
+ */
+function prefixFlopsPerToken(config: DecoderConfig): number {
+  const d = config.hidden_size;
+  const heads = config.num_attention_heads;
+  const kvHeads = config.num_key_value_heads ?? heads;
+  const headDim = config.head_dim ?? d / heads;
+  const projections = d * heads * headDim + 2 * d * kvHeads * headDim + heads * headDim * d;
+  const mlp = 3 * d * config.intermediate_size;
+  const attention = 2 * heads * headDim * CONTEXT;
+  return (LAYER + 1) * 2 * (projections + mlp + attention);
 }
 
 async function extractOnce(modelDir: string, rows: number): Promise<number> {
@@ -101,16 +129,23 @@ export async function runExtractBench(options: { quick: boolean }): Promise<Benc
   const repeats = options.quick ? 3 : 5;
   await extractOnce(DEMO_DIR(), BATCH); // warm-up: derived graph, page cache
   const torch = await startTorchReference(batches);
+  const config = JSON.parse(await readFile(join(DEMO_DIR(), 'config.json'), 'utf8')) as DecoderConfig;
+  const ceiling = await matmulCeiling(BATCH * CONTEXT, config.hidden_size, config.intermediate_size, THREADS);
   const ours: number[] = [];
   const theirs: number[] = [];
+  const ceilingMs: number[] = [];
   try {
     for (let i = 0; i < repeats; i++) {
       ours.push(await extractOnce(DEMO_DIR(), batches * BATCH));
+      ceilingMs.push(await ceiling.time());
       if (torch) theirs.push(await torch.run());
     }
   } finally {
     torch?.close();
+    await ceiling.release();
   }
+  const achievedGflops = (median(ours) * prefixFlopsPerToken(config)) / 1e9;
+  const ceilingGflops = ceiling.gflops(median(ceilingMs));
   const value = median(ours);
   const referenceValue = theirs.length ? median(theirs) : null;
   const records: BenchRecord[] = [
@@ -123,6 +158,16 @@ export async function runExtractBench(options: { quick: boolean }): Promise<Benc
       reference: referenceValue ? 'HF transformers 5.24 PyTorch 2.13 CPU, blocks 0..6' : null,
       referenceValue,
       ratio: referenceValue ? value / referenceValue : null,
+    },
+    {
+      stage: 'extract',
+      case: `${CASE}, float16, ${repeats} interleaved repeats`,
+      metric: 'achieved_gflops',
+      value: achievedGflops,
+      unit: 'GFLOP/s',
+      reference: `onnxruntime MatMul [${BATCH * CONTEXT}x${config.hidden_size}]x[${config.hidden_size}x${config.intermediate_size}]`,
+      referenceValue: ceilingGflops,
+      ratio: achievedGflops / ceilingGflops,
     },
   ];
   // Both sizes span several 64-row parts: RSS settles once the first part has been written.

@@ -18,3 +18,6 @@ export function median(values: number[]): number {
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** The tokenize area's end-to-end case; run.ts compares it with 10x the extraction rate. */
+export const TOKENIZE_END_TO_END = 'demo sample: tokenizeShard end to end';

@@ -2,13 +2,14 @@
  * `npm run bench`: runs every area's benchmark, writes bench/results/latest.json (a list of
  * BenchRecord) and prints a table. `--quick` shrinks sizes; `--only a,b` picks areas.
  * Each record carries its reference measured in the same run (ratio = ours / reference,
- * higher is better); values are medians of repeats.
+ * higher is better); values are medians of repeats. `--merge` keeps the records of the areas not
+ * run from the existing latest.json (to rerun one area after a change).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../stages/core/atomic-fs.js';
 import { projectPath } from '../stages/core/package-root.js';
-import type { BenchRecord } from './record.js';
+import { TOKENIZE_END_TO_END, type BenchRecord } from './record.js';
 
 type BenchFn = (options: { quick: boolean }) => Promise<BenchRecord[]>;
 
@@ -21,6 +22,38 @@ const AREAS: Record<string, [string, string]> = {
   report: ['./report.js', 'runReportBench'],
   pipeline: ['./pipeline.js', 'runPipelineBench'],
 };
+
+const AREA_ORDER = Object.keys(AREAS);
+
+async function previousRecords(file: string): Promise<BenchRecord[]> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as BenchRecord[];
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/**
+ * Issue 3's goal, that tokenization is never the bottleneck: the tokenize stage's tokens/s against
+ * 10x the extraction tokens/s measured by the extract area (this run's, or the merged one's).
+ */
+export function crossAreaRecords(records: BenchRecord[]): BenchRecord[] {
+  const tokenize = records.find((r) => r.stage === 'tokenize' && r.case === TOKENIZE_END_TO_END);
+  const extract = records.find((r) => r.stage === 'extract' && r.metric === 'tokens_per_s');
+  if (!tokenize || !extract) return [];
+  const goal = 10 * extract.value;
+  return [{
+    stage: 'tokenize',
+    case: `${TOKENIZE_END_TO_END} vs 10x extraction`,
+    metric: tokenize.metric,
+    value: tokenize.value,
+    unit: tokenize.unit,
+    reference: `10 x extraction (${extract.case})`,
+    referenceValue: goal,
+    ratio: tokenize.value / goal,
+  }];
+}
 
 async function main(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
@@ -44,9 +77,12 @@ async function main(argv: string[]): Promise<void> {
   }
   const dir = projectPath('bench', 'results');
   await mkdir(dir, { recursive: true });
-  await writeJsonAtomic(join(dir, 'latest.json'), records);
-  process.stdout.write(formatTable(records) + '\n');
-  process.stdout.write(`wrote ${join(dir, 'latest.json')} (${records.length} records)\n`);
+  if (argv.includes('--merge')) records.unshift(...(await previousRecords(join(dir, 'latest.json'))).filter((r) => !only.includes(r.stage)));
+  const measured = records.filter((r) => !r.case.startsWith(`${TOKENIZE_END_TO_END} vs`));
+  const all = [...measured, ...crossAreaRecords(measured)].sort((a, b) => AREA_ORDER.indexOf(a.stage) - AREA_ORDER.indexOf(b.stage));
+  await writeJsonAtomic(join(dir, 'latest.json'), all);
+  process.stdout.write(formatTable(all) + '\n');
+  process.stdout.write(`wrote ${join(dir, 'latest.json')} (${all.length} records)\n`);
   if (failures.length) {
     process.stderr.write(`bench areas failed:\n  ${failures.join('\n  ')}\n`);
     process.exitCode = 1;

@@ -15,8 +15,7 @@ import type { BenchRecord } from './record.js';
 import { median } from './record.js';
 import { TrainConfig, type TrainVariant } from '../schemas/train.js';
 import { projectPath } from '../stages/core/package-root.js';
-import { GraphBuilder } from '../stages/onnx/graph-builder.js';
-import { createSession, Tensor } from '../stages/onnx/backend.js';
+import { matmulCeiling } from './matmul-ceiling.js';
 import { StepRunner, type TrainState } from '../stages/train/step-runner.js';
 import { scheduleTable } from '../stages/train/schedule.js';
 import { Prng } from '../stages/train/prng.js';
@@ -81,7 +80,7 @@ async function runCase(spec: CaseSpec): Promise<CaseResult> {
     batch.pairMasks = Float32Array.from({ length: rows }, (_, i) => (i % SEQ <= 1 ? 0 : 1));
   }
   // Training runs alternate with MatMul-ceiling runs so both see the same machine load.
-  const ceiling = await matmulCeiling(dSae);
+  const ceiling = await matmulCeiling(BATCH, D_IN, dSae, THREADS);
   const times: number[] = [];
   const ceilingMs: number[] = [];
   for (let r = 0; r <= spec.runs; r++) {
@@ -97,7 +96,7 @@ async function runCase(spec: CaseSpec): Promise<CaseResult> {
   await runner.dispose();
   await ceiling.release();
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  return { msPerStep: median(times), peakRssMb, ceilingGflops: (2 * BATCH * D_IN * dSae) / (median(ceilingMs) / 1000) / 1e9 };
+  return { msPerStep: median(times), peakRssMb, ceilingGflops: ceiling.gflops(median(ceilingMs)) };
 }
 
 function runCaseInChild(spec: CaseSpec): Promise<CaseResult> {
@@ -107,34 +106,6 @@ function runCaseInChild(spec: CaseSpec): Promise<CaseResult> {
     child.once('error', reject);
     child.once('exit', (code) => code !== 0 && reject(new Error(`train bench case ${JSON.stringify(spec)} exited with ${code}`)));
   });
-}
-
-/** A plain [BATCH, d] x [d, n] MatMul, 8 per run inside a Loop (no output copies); time() gives ms per MatMul. */
-async function matmulCeiling(dSae: number): Promise<{ time(): Promise<number>; release(): Promise<void> }> {
-  const g = new GraphBuilder('float32');
-  const xs = g.input('xs', ['M', BATCH, D_IN]);
-  const w = g.input('w', [D_IN, dSae]);
-  const [acc] = g.loop(g.input('trip', [], 'int64'), [{ value: g.scalar(0) }], (b, iter, [sum]) => {
-    const y = b.matmul(b.gather(xs, iter, 0), w);
-    return { carried: [b.add(sum, b.reduceSum(b.slice(y, [0, 0], [1, 1], [0, 1]), null))], scans: [] };
-  });
-  g.output('acc', acc);
-  const session = await createSession(g.toModel(), { device: 'cpu', intraOpThreads: THREADS });
-  const rng = Prng.fromSeed(2);
-  const feeds = {
-    xs: new Tensor('float32', Float32Array.from({ length: 8 * BATCH * D_IN }, () => rng.nextFloat() - 0.5), [8, BATCH, D_IN]),
-    w: new Tensor('float32', Float32Array.from({ length: D_IN * dSae }, () => rng.nextFloat() - 0.5), [D_IN, dSae]),
-    trip: new Tensor('int64', BigInt64Array.of(8n), []),
-  };
-  await session.run(feeds); // warm-up
-  return {
-    async time() {
-      const t0 = performance.now();
-      await session.run(feeds);
-      return (performance.now() - t0) / 8;
-    },
-    release: () => session.release(),
-  };
 }
 
 async function torchCase(variant: TrainVariant, dSae: number, steps: number): Promise<{ ms_per_step: number; tokens_per_s: number; peak_rss_mb: number }> {

@@ -49,18 +49,18 @@ export const TABLE_1_METRICS: MetricDef[] = [
   def('sae_top_2_test_accuracy', 'Sparse probing top-2', 'sparse_probing', 'as top-1 with 2 latents', 'higher'),
   def('sae_top_5_test_accuracy', 'Sparse probing top-5', 'sparse_probing', 'as top-1 with 5 latents', 'higher'),
   def('llm_test_accuracy', 'Probing, residual stream', 'sparse_probing', 'same probe on the full model residual (reference ceiling)', 'higher'),
-  def('temporal_instability', 'Temporal instability', 'temporal', 'mean over features of mean_t ||f_t - f_t-1||^2 / ||f||^2 (lower is more stable)', 'lower', 4, [
+  def('temporal_instability', 'Temporal instability', 'temporal', 'mean over consecutive pairs of ||f_t - f_t-1||^2 / mean_t ||f_t||^2 (lower is more stable; per-latent means in the eval JSON)', 'lower', 4, [
     'temporal_instability',
     'mean_temporal_instability',
     'mean_relative_change',
     'temporal_stability',
   ]),
-  def('lag1_autocorrelation', 'Lag-1 autocorrelation', 'temporal', 'mean over features of corr(f_t, f_t-1) within sequences', 'higher', 4, [
+  def('lag1_autocorrelation', 'Lag-1 autocorrelation', 'temporal', 'mean over alive latents of corr(f_t-1, f_t) over consecutive pairs within windows', 'higher', 4, [
     'lag1_autocorrelation',
     'mean_lag1_autocorrelation',
     'mean_autocorrelation_lag1',
   ]),
-  def('n_clusters', 'Temporal clusters', 'temporal', 'clusters of feature position-profiles, k chosen by the stated criterion', null, 3, ['n_clusters', 'num_clusters', 'nClusters', 'clusters']),
+  def('n_clusters', 'Temporal clusters', 'temporal', 'clusters of feature position-profiles, k chosen by the stated criterion', null, 1, ['n_clusters', 'num_clusters', 'nClusters', 'clusters']),
 ];
 
 export interface MetricCell {
@@ -101,8 +101,8 @@ export function lookupMetric(variant: VariantReport, m: MetricDef): MetricCell {
   const family = variant.metrics[m.family];
   if (family) {
     for (const field of m.fields) {
-      const found = findField(family, field, m.family);
-      if (found && (typeof found.value === 'number' || found.value === null)) {
+      const found = findField(family, field, m.family, isNumberOrNull);
+      if (found) {
         const value = typeof found.value === 'number' && Number.isFinite(found.value) ? found.value : null;
         return { value, path: found.path, note: value === null ? familyNote(family) ?? 'not computed' : null };
       }
@@ -112,15 +112,21 @@ export function lookupMetric(variant: VariantReport, m: MetricDef): MetricCell {
   return { value: null, path: null, note: family ? familyNote(family) ?? 'not reported' : `${m.family} eval did not run` };
 }
 
-const SKIP_KEYS = new Set(['eval_config', 'sae_cfg_dict', 'config', 'eval_result_details', 'eval_result_unstructured']);
+/** Configs, per-item details and the prose `definitions` each eval writes (whose keys are metric names). */
+const SKIP_KEYS = new Set(['eval_config', 'sae_cfg_dict', 'config', 'definitions', 'eval_result_details', 'eval_result_unstructured']);
 
-/** Breadth-first search for `field` in a JSON object (shallowest match wins), skipping arrays and configs. */
-export function findField(root: Record<string, unknown>, field: string, rootPath: string): { value: unknown; path: string } | null {
+const isNumberOrNull = (value: unknown) => typeof value === 'number' || value === null;
+
+/**
+ * Breadth-first search for `field` in a JSON object (the shallowest match whose value `accept`s
+ * wins), skipping arrays and configs.
+ */
+export function findField(root: Record<string, unknown>, field: string, rootPath: string, accept: (value: unknown) => boolean = () => true): { value: unknown; path: string } | null {
   let level: [Record<string, unknown>, string][] = [[root, rootPath]];
   while (level.length > 0) {
     const next: [Record<string, unknown>, string][] = [];
     for (const [obj, path] of level) {
-      if (Object.hasOwn(obj, field)) return { value: obj[field], path: `${path}.${field}` };
+      if (Object.hasOwn(obj, field) && accept(obj[field])) return { value: obj[field], path: `${path}.${field}` };
       for (const [key, child] of Object.entries(obj)) {
         if (SKIP_KEYS.has(key) || !child || typeof child !== 'object' || Array.isArray(child)) continue;
         next.push([child as Record<string, unknown>, `${path}.${key}`]);

@@ -50,7 +50,12 @@ export function buildSummaryMarkdown(input: ReportInput, rows: MetricRow[]): str
   out.push(`- Device: ${r.device}`);
   out.push(`- Tokens: ${Object.entries(r.tokens).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : '—'}`).join(', ')}`);
   out.push(`- Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`);
-  out.push(`- Stage time (sum): ${formatDuration(r.stages.reduce((s, st) => s + (st.durationS ?? 0), 0))} over ${r.stages.length} stages`);
+  // Stage durations overlap (parallel activities) and include queueing, so their sum says little;
+  // the span from the first start to the last finish is the run's wall time.
+  const starts = r.stages.map((st) => Date.parse(st.startedAt ?? '')).filter(Number.isFinite);
+  const ends = r.stages.map((st) => Date.parse(st.finishedAt ?? '')).filter(Number.isFinite);
+  const wall = starts.length && ends.length ? (Math.max(...ends) - Math.min(...starts)) / 1000 : null;
+  out.push(`- Wall time: ${wall === null ? '—' : formatDuration(wall)} from the first stage's start to the last one's end, ${r.stages.length} stages`);
   for (const l of r.temporalLinks) out.push(`- Temporal UI: [${l.label}](${l.url})`);
   out.push('', '## Table 1 shape', '');
   const paperHeads = PAPER_COLUMNS.map((c) => `paper: ${PAPER_COLUMN_LABELS[c]}`);

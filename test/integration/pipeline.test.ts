@@ -13,6 +13,7 @@ import { Worker } from '@temporalio/worker';
 import type { PipelineResult } from '../../schemas/pipeline.js';
 import { workflowsPath } from '../../infra/worker.js';
 import { TsaeStatusKey } from '../../workflows/search-attributes.js';
+import type { ReportMetricsJson } from '../../stages/report/metrics-files.js';
 import { assertReportRenders } from '../helpers/report-browser.js';
 import { runCli, startTestEnvironment, startWorkerProcess, waitFor, type TestEnvironment, type WorkerProcess } from '../helpers/temporal-env.js';
 
@@ -68,6 +69,25 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
     for (const family of ['core', 'absorption', 'sparse_probing', 'temporal']) assert.ok(metrics.atr[family], `atr ${family} missing`);
     assert.ok(Number.isFinite(metrics.topk.core.eval_result_metrics.reconstruction_quality.explained_variance));
     assert.ok(existsSync(join(runDir, 'spec.yaml')));
+    // Table 1 holds the core numbers at their SAEBench paths (looked up here by fixed path, not by
+    // the report's own search, which once picked the prose `definitions` and showed nothing).
+    const table1 = (JSON.parse(await readFile(join(runDir, 'report', 'metrics.json'), 'utf8')) as ReportMetricsJson).table1;
+    const corePaths: Record<string, [string, string]> = {
+      explained_variance: ['reconstruction_quality', 'explained_variance'],
+      mse: ['reconstruction_quality', 'mse'],
+      l0: ['sparsity', 'l0'],
+      kl_div_score: ['model_behavior_preservation', 'kl_div_score'],
+      ce_loss_score: ['model_performance_preservation', 'ce_loss_score'],
+      relative_reconstruction_bias: ['shrinkage', 'relative_reconstruction_bias'],
+    };
+    for (const [id, [group, field]] of Object.entries(corePaths)) {
+      const row = table1.find((r) => r.id === id)!;
+      for (const label of Object.keys(metrics)) {
+        const expected = metrics[label].core.eval_result_metrics[group][field];
+        assert.ok(Number.isFinite(expected), `${label} core ${group}.${field} is a number`);
+        assert.equal(row.values[label].value, expected, `Table 1 ${id} / ${label}`);
+      }
+    }
     if (process.env.TSAE_SKIP_BROWSER_TESTS !== '1') {
       const browser = await assertReportRenders(join(runDir, 'report', 'index.html'), join(runDir, 'report', 'metrics.json'));
       assert.ok(browser.checkedCells > 0 && browser.latent.contexts > 0);

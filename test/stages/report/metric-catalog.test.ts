@@ -22,6 +22,18 @@ test('finds SAEBench fields flat or nested, never in configs or per-item details
   assert.equal(lookupMetric(variant({ core: { l0: 12 } }), metric('l0')).value, 12);
 });
 
+test('metric names used as keys of prose (definitions) or strings are not numbers', () => {
+  const core = {
+    definitions: { explained_variance: 'pooled: 1 - ...', l0: 'mean count of latents != 0 per token' },
+    summary: { mse: 'see eval_result_metrics' },
+    eval_result_metrics: { reconstruction_quality: { explained_variance: 0.93, mse: 95.5 }, sparsity: { l0: 627.1 } },
+  };
+  const v = variant({ core });
+  assert.deepEqual(lookupMetric(v, metric('explained_variance')), { value: 0.93, path: 'core.eval_result_metrics.reconstruction_quality.explained_variance', note: null });
+  assert.equal(lookupMetric(v, metric('l0')).value, 627.1);
+  assert.equal(lookupMetric(v, metric('mse')).value, 95.5, 'a string under another key is passed over for the number deeper down');
+});
+
 test('missing numbers carry the reason', () => {
   const v = variant({ absorption: { mean_absorption_fraction_score: null, status: 'not enough valid letters' } });
   assert.deepEqual(lookupMetric(v, metric('mean_absorption_fraction_score')), { value: null, path: 'absorption.mean_absorption_fraction_score', note: 'not enough valid letters' });
