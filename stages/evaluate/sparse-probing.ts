@@ -1,3 +1,4 @@
+import { contentKey, ContentMemo } from '../core/memo.js';
 import { csrMatrix, denseMatrix, type CsrData, type DesignMatrix } from './design-matrix.js';
 import { accuracyOf, fitSklearnLogistic } from './logistic-regression.js';
 import type { PooledActivations } from './pooling.js';
@@ -143,6 +144,9 @@ export function probeOneVsRest(
   return out;
 }
 
+/** Residual-probe results by content: every SAE's eval probes the same residuals on the same rows. */
+const residualProbeMemo = new ContentMemo<AccuracyRecord>(256);
+
 /** Probes one task on its pooled train / test activations (pools stored class after class). */
 export function probeTask(
   task: { task: string; classes: string[]; trainCounts: number[]; testCounts: number[] },
@@ -160,7 +164,10 @@ export function probeTask(
   task.classes.forEach((label, c) => {
     const rows = { train: sampleOneVsRest(trainPools, c, rng), test: sampleOneVsRest(testPools, c, rng) };
     perClass[label] = {
-      llm: probeOneVsRest(llmTrain, llmTest, rows, 'llm', { kValues: options.kValues, full: options.fullLlmProbe }),
+      llm: residualProbeMemo.getOrCompute(
+        contentKey(dIn, train.residual, test.residual, rows.train.pos, rows.train.neg, rows.test.pos, rows.test.neg, options.kValues, options.fullLlmProbe),
+        () => probeOneVsRest(llmTrain, llmTest, rows, 'llm', { kValues: options.kValues, full: options.fullLlmProbe }),
+      ),
       sae: train.latents.map((csr, s) =>
         probeOneVsRest(csrFeatures(csr), csrFeatures(test.latents[s]), rows, 'sae', { kValues: options.kValues, full: options.fullSaeProbe }),
       ),

@@ -138,12 +138,14 @@ export async function ensurePrepareVenv(python: string, ctx: StageContext): Prom
 
 /**
  * Runs a child process; JSON lines on stdout become progress events, stderr is kept for the
- * error message. Aborting the stage kills the child.
+ * error message. Aborting the stage kills the child. PYTHONHASHSEED is fixed because the ONNX
+ * exporter names graph values while iterating sets of strings: with Python's per-process hash
+ * seed, two exports of the same weights differed in model.onnx (and so in every key downstream).
  */
 function runLogged(cmd: string, args: string[], ctx: StageContext, what: string): Promise<void> {
   throwIfAborted(ctx.signal);
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1' } });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PYTHONUNBUFFERED: '1', PYTHONHASHSEED: '0' } });
     const stderr: string[] = [];
     const onAbort = () => child.kill('SIGTERM');
     ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -1,4 +1,5 @@
 import { throwIfAborted, type StageContext } from '../../core/context.js';
+import { contentKey, ContentMemo } from '../../core/memo.js';
 import { binaryScores, mean, sampleStd } from '../classification-metrics.js';
 import { csrFromDense } from '../design-matrix.js';
 import type { SaeForEval } from '../interfaces.js';
@@ -73,8 +74,18 @@ export type AbsorptionOutcome =
     }
   | { status: 'not_enough_valid_letters'; valid_letters: number; required_letters: number; probe_f1: number[] };
 
-/** Model-level part, shared by every SAE: probes on residuals and their test F1. */
+const groundTruthMemo = new ContentMemo<GroundTruth>(2);
+
+/**
+ * Model-level part, shared by every SAE: probes on residuals and their test F1. Memoised in the
+ * process by the content of its inputs (each SAE's absorption eval would refit the same probes).
+ */
 export function fitGroundTruth(inputs: AbsorptionInputs, settings: AbsorptionSettings): GroundTruth {
+  const key = contentKey(inputs.dIn, inputs.train.acts, inputs.train.letters, inputs.test.acts, inputs.test.letters, settings.groundTruthWeightDecay, settings.minProbeF1);
+  return groundTruthMemo.getOrCompute(key, () => fitGroundTruthUncached(inputs, settings));
+}
+
+function fitGroundTruthUncached(inputs: AbsorptionInputs, settings: AbsorptionSettings): GroundTruth {
   const probes = fitGroundTruthProbes(inputs.train.acts, inputs.train.letters, inputs.dIn, settings.groundTruthWeightDecay);
   const testScores = probeScores(probes, inputs.test.acts, inputs.test.letters.length);
   const f1 = letterF1(testScores, inputs.test.letters);
