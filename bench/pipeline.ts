@@ -8,14 +8,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { Client, Connection } from '@temporalio/client';
 import type { PipelineResult } from '../schemas/pipeline.js';
 import type { RunSpec } from '../schemas/run-spec.js';
 import { presetSpec } from '../stages/pipeline/resolve-spec.js';
 import { defaultStageContext } from '../stages/core/context.js';
 import { silentLogger } from '../stages/core/logger.js';
 import { projectPath } from '../stages/core/package-root.js';
-import { freePort, startDevServer } from '../infra/temporal/dev-server.js';
+import { startLocalTemporal } from '../infra/temporal/local-temporal.js';
 import { runWorkers } from '../infra/worker.js';
 import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../workflows/shared.js';
 import { runPipelineDirect } from './direct-pipeline.js';
@@ -47,22 +46,18 @@ async function timeDirect(spec: RunSpec): Promise<number> {
 
 async function timeTemporal(spec: RunSpec): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tsae-bench-temporal-'));
-  const server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
+  const temporal = await startLocalTemporal(dataDir);
   const controller = new AbortController();
-  const target = { address: server.address, namespace: 'default', tls: false as const, apiKeySource: null };
-  const worker = runWorkers({ target, dataDir, queues: ['cpu'], device: 'cpu', concurrency: 1, log: silentLogger, signal: controller.signal });
-  const connection = await Connection.connect({ address: server.address });
+  const worker = runWorkers({ target: temporal.target, dataDir, queues: ['cpu'], device: 'cpu', concurrency: 1, log: silentLogger, signal: controller.signal });
   try {
-    const client = new Client({ connection });
     const started = performance.now();
-    const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: TASK_QUEUES.cpu, workflowId: 'bench', workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec }] });
+    const handle = await temporal.client.workflow.start('pipelineWorkflow', { taskQueue: TASK_QUEUES.cpu, workflowId: 'bench', workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec }] });
     await handle.result();
     return (performance.now() - started) / 1000;
   } finally {
     controller.abort();
     await worker;
-    await connection.close();
-    await server.stop();
+    await temporal.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
@@ -108,13 +103,11 @@ async function scaleOutRecords(quick: boolean, label: string): Promise<BenchReco
 
 async function fanOutSeconds(spec: RunSpec, workers: number): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tsae-bench-scale-'));
-  const server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
-  const env = { ...process.env, TEMPORAL_ADDRESS: server.address, TSAE_DATA_DIR: dataDir, TSAE_TEMPORAL_LOG_LEVEL: 'ERROR' };
+  const temporal = await startLocalTemporal(dataDir);
+  const env = { ...process.env, TEMPORAL_ADDRESS: temporal.target.address, TSAE_DATA_DIR: dataDir, TSAE_TEMPORAL_LOG_LEVEL: 'ERROR' };
   const children = Array.from({ length: workers }, () => spawn(process.execPath, [projectPath('bin', 'tsae.js'), 'worker', '--concurrency', '1'], { env, stdio: 'ignore' }));
-  const connection = await Connection.connect({ address: server.address });
   try {
-    const client = new Client({ connection });
-    const handle = await client.workflow.start('pipelineWorkflow', { taskQueue: TASK_QUEUES.cpu, workflowId: 'bench-scale', workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec }] });
+    const handle = await temporal.client.workflow.start('pipelineWorkflow', { taskQueue: TASK_QUEUES.cpu, workflowId: 'bench-scale', workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT, args: [{ spec }] });
     const result = (await handle.result()) as PipelineResult;
     const fanOut = result.stages.filter((s) => /^(tokenize|extract):/.test(s.name) && s.startedAt && s.finishedAt);
     const start = Math.min(...fanOut.map((s) => Date.parse(s.startedAt!)));
@@ -122,8 +115,7 @@ async function fanOutSeconds(spec: RunSpec, workers: number): Promise<number> {
     return (end - start) / 1000;
   } finally {
     children.forEach((c) => c.kill('SIGTERM'));
-    await connection.close();
-    await server.stop();
+    await temporal.close();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
