@@ -18,7 +18,7 @@ import { startLocalTemporal } from '../infra/temporal/local-temporal.js';
 import { runWorkers } from '../infra/worker.js';
 import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../workflows/shared.js';
 import { runPipelineDirect } from './direct-pipeline.js';
-import type { BenchRecord } from './record.js';
+import { median, type BenchRecord } from './record.js';
 
 async function benchSpec(quick: boolean, tokenMultiple: number): Promise<RunSpec> {
   const overrides: Record<string, unknown> = {
@@ -118,9 +118,4 @@ async function fanOutSeconds(spec: RunSpec, workers: number): Promise<number> {
     await temporal.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
