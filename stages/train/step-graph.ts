@@ -127,7 +127,7 @@ function buildStepBody(b: GraphBuilder, ctx: StepContext, iter: Val, cur: Record
   if (cfg.variant === 'atr' && out.latents && tokenMask) {
     // Eq. 6 statistics over valid tokens: sum f and sum f^2 per latent.
     const w = b.unsqueeze(tokenMask, [0]);
-    next['acc:actSum'] = b.add(cur['acc:actSum'], b.reshape(b.matmul(w, out.latents), [-1]));
+    next['acc:actSum'] = b.add(cur['acc:actSum'], out.latentSums ?? b.reshape(b.matmul(w, out.latents), [-1]));
     next['acc:actSqSum'] = b.add(cur['acc:actSqSum'], b.reshape(b.matmul(w, b.square(out.latents)), [-1]));
   }
   return { next, metrics: stepMetrics(b, out, { x, tokenMask, sinceFired, window, gradNorm: opt.gradNorm }) };

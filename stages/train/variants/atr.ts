@@ -46,21 +46,26 @@ function atrConfig(inputs: StepInputs): AtrConfig {
   return inputs.cfg;
 }
 
-/** alpha_t * R(f) and its gradient on f [N, n] (consecutive rows; pairMask[t] marks (t-1, t)). */
+/**
+ * alpha_t * R(f) and its gradient on f [N, n] (consecutive rows; pairMask[t] marks (t-1, t)).
+ * With w = alpha_t / norm and D_t = pairMask[t] (f_t - f_t-1) (D_0 = 0: row 0 has no predecessor),
+ * dR/df_t = 2 w (D_t - D_t+1). The row shifts are Gathers (one pass each; Slice and Pad copy
+ * more), and 2w is folded into the mask so the gradient needs no separate scaling pass:
+ * S = 2w D, alpha_t R = sum S^2 / (4w), and d/df = S_t - S_t+1.
+ */
 function temporalPenalty(inputs: StepInputs, cfg: AtrConfig, f: Val, invN: Val): { dF: Val; terms: Record<string, Val> } {
   const { g, rows, pairMask, alpha } = inputs;
   if (!pairMask || !alpha) throw badConfig('atr needs a pair mask and alpha_t');
-  const pairs = g.slice(pairMask, [1], [rows], [0]);
+  const pairs = g.mul(pairMask, g.floats(Array.from({ length: rows }, (_, t) => (t === 0 ? 0 : 1))));
   const norm = cfg.temporalNorm === 'pairs' ? g.div(g.scalar(1), g.max(g.reduceSum(pairs, null), g.scalar(1))) : invN;
-  const next = g.slice(f, [1], [rows], [0]);
-  const prev = g.slice(f, [0], [rows - 1], [0]);
-  const diff = g.mul(g.sub(next, prev), g.unsqueeze(pairs, [1]));
   const weight = g.mul(alpha, norm);
-  const temporal = g.mul(g.sumSquares(diff), weight);
-  // dR/df_t = +2 D_t (as the later element of a pair), dR/df_t-1 = -2 D_t.
-  const dDiff = g.mul(diff, g.mul(weight, g.scalar(2)));
-  const dF = g.sub(g.pad(dDiff, [1, 0, 0, 0]), g.pad(dDiff, [0, 0, 1, 0]));
-  return { dF, terms: { temporal } };
+  const twoW = g.scale(weight, 2);
+  const prevRow = g.ints(Array.from({ length: rows }, (_, t) => Math.max(t - 1, 0)));
+  // Row rows-1 has no successor: it reads row 0, whose S is 0.
+  const nextRow = g.ints(Array.from({ length: rows }, (_, t) => (t + 1) % rows));
+  const scaled = g.mul(g.sub(f, g.gather(f, prevRow, 0)), g.unsqueeze(g.mul(pairs, twoW), [1]));
+  const temporal = g.div(g.sumSquares(scaled), g.max(g.scale(weight, 4), g.scalar(1e-30)));
+  return { dF: g.sub(scaled, g.gather(scaled, nextRow, 0)), terms: { temporal } };
 }
 
 /** Eq. 3 and Eq. 4 updates from this step's L0 and mse (scalars), per the decisions above. */

@@ -10,7 +10,7 @@
  * terms, whose decoder copy is frozen (sg = stop-gradient), as in the paper and SAELens.
  */
 import { badConfig } from '../../core/errors.js';
-import { encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit, weightTimesVector } from './common.js';
+import { columnSums, encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit, weightTimesVector } from './common.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 
 export const gatedVariant: Variant = {
@@ -57,19 +57,19 @@ export const gatedVariant: Variant = {
     const dPiGate = g.mul(g.gemm(aux.dRecon, decAux, { transB: true, c: g.mul(coefficient, invN) }), gate);
     // W_mag = W_enc * exp(r_mag): one product x_c^T (dPiMag exp(r) + dPiGate) gives dW_enc, and
     // d r_mag = sum_t dPiMag * (pi_mag - b_mag) needs no extra matmul.
-    const enc = encoderBackward(g, xc, g.add(g.mul(dPiMag, expR), dPiGate), W_enc);
-    const dbMag = g.reduceSum(dPiMag, [0]);
-    const dbGate = g.reduceSum(dPiGate, [0]);
+    const enc = encoderBackward(g, xc, g.add(g.mul(dPiMag, expR), dPiGate), W_enc, rows);
+    const dbMag = columnSums(g, dPiMag, rows);
+    const dbGate = columnSums(g, dPiGate, rows);
     const dbDec = g.add(g.add(g.reduceSum(dRecon, [0]), weightTimesVector(g, W_mag, dbMag, -1)), weightTimesVector(g, W_enc, dbGate, -1));
     const grads = {
       W_enc: enc.dW_enc,
       b_gate: dbGate,
-      r_mag: g.reduceSum(g.mul(dPiMag, g.sub(piMag, b_mag)), [0]),
+      r_mag: columnSums(g, g.mul(dPiMag, g.sub(piMag, b_mag)), rows),
       b_mag: dbMag,
       W_dec: g.gemm(f, dRecon, { transA: true }),
       b_dec: dbDec,
     };
-    const fired = firedCounts(g, active);
+    const fired = firedCounts(g, active, rows);
     const terms = { mse, l1, aux_mse: aux.mse };
     const loss = g.add(g.add(mse, l1), aux.mse);
     return { grads, loss, terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };

@@ -16,7 +16,7 @@
 import type { Val } from '../../onnx/graph-builder.js';
 import type { JumpReluConfig } from '../../../schemas/train.js';
 import { badConfig } from '../../core/errors.js';
-import { encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss } from './common.js';
+import { columnSums, encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss } from './common.js';
 import { sharedInit, sharedParams } from './standard.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 
@@ -65,13 +65,21 @@ export const jumpReluVariant: Variant = {
     const recon = g.gemm(f, params.W_dec, { c: params.b_dec });
     const { mse, dRecon } = mseLoss(g, x, recon, invN);
     const coefficient = g.mul(inputs.sparsityScale, g.scalar(cfg.l0Coefficient));
-    const l0Penalty = g.mul(g.mul(g.reduceSum(gateL0, null), invN), coefficient);
+    const fired = firedCounts(g, gate, rows);
+    // In training gateL0 is the gate itself, whose total is already in the fired counts.
+    const l0Count = inputs.mode === 'fd' ? g.reduceSum(gateL0, null) : g.reduceSum(fired, null);
+    const l0Penalty = g.mul(g.mul(l0Count, invN), coefficient);
     const dF = g.gemm(dRecon, params.W_dec, { transB: true });
-    const kernel = g.cast(g.less(g.abs(g.sub(pre, theta)), g.scalar(eps / 2)), g.floatType);
-    // d theta = -(1/eps) sum_t K (theta dF + lambda/N); d log theta = theta d theta.
-    const perToken = g.add(g.mul(dF, theta), g.mul(coefficient, invN));
-    const dTheta = g.scale(g.reduceSum(g.mul(kernel, perToken), [0]), -1 / eps);
-    const enc = encoderBackward(g, xc, g.mul(dF, gate), params.W_enc);
+    // K = 1{|pre - theta| < eps/2} from two boolean compares against [n] bounds (no float pass for |pre - theta|).
+    const half = g.scalar(eps / 2);
+    const inWindow = g.op1('And', [g.greater(pre, g.sub(theta, half)), g.less(pre, g.add(theta, half))]);
+    const kernel = g.cast(inWindow, g.floatType);
+    // d theta = -(1/eps) sum_t K (theta dF + lambda/N) = -(1/eps) (theta sum_t K dF + (lambda/N) sum_t K);
+    // d log theta = theta d theta. Two column sums instead of two more [N, n] passes.
+    const kernelDf = columnSums(g, g.mul(kernel, dF), rows);
+    const kernelCount = columnSums(g, kernel, rows);
+    const dTheta = g.scale(g.add(g.mul(kernelDf, theta), g.mul(kernelCount, g.mul(coefficient, invN))), -1 / eps);
+    const enc = encoderBackward(g, xc, g.mul(dF, gate), params.W_enc, rows);
     const grads = {
       W_enc: enc.dW_enc,
       b_enc: enc.db_enc,
@@ -79,7 +87,6 @@ export const jumpReluVariant: Variant = {
       b_dec: g.add(g.reduceSum(dRecon, [0]), enc.dbDecIn),
       log_threshold: g.mul(dTheta, theta),
     };
-    const fired = firedCounts(g, gate);
     const terms = { mse, l0_penalty: l0Penalty };
     return { grads, loss: g.add(mse, l0Penalty), terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };
   },

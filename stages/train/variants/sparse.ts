@@ -9,7 +9,7 @@
  */
 import type { GraphBuilder, Val } from '../../onnx/graph-builder.js';
 import type { StepInputs } from './types.js';
-import { positive } from './common.js';
+import { columnSums, positive } from './common.js';
 
 /** Decoded reconstruction and the pieces its backward needs. */
 export interface SparseCode {
@@ -30,7 +30,7 @@ export function rowTopKCode(g: GraphBuilder, vals: Val, idx: Val, W_dec: Val, b_
   const dense = g.scatterElements(g.zeros(g.ints([rows, dSae])), idx, vals, 1); // [N, n]
   return {
     recon,
-    fired: g.reduceSum(positive(g, dense), [0]),
+    fired: columnSums(g, positive(g, dense), rows),
     backward(b, dRecon) {
       const dVals = b.reshape(b.matmul(gathered, b.unsqueeze(dRecon, [2])), [rows, -1]); // [N, k]
       const dPreVals = b.mul(dVals, positive(b, vals));
@@ -53,7 +53,7 @@ export function flatCode(g: GraphBuilder, vals: Val, flatIdx: Val, W_dec: Val, b
   const recon = g.gemm(dense, W_dec, { c: b_dec });
   return {
     recon,
-    fired: g.reduceSum(positive(g, dense), [0]),
+    fired: columnSums(g, positive(g, dense), rows),
     backward(b, dRecon) {
       const dVals = b.mul(b.reduceSum(b.mul(b.gather(dRecon, row, 0), b.gather(W_dec, col, 0)), [1]), positive(b, vals));
       const dFlat = b.scatterElements(b.zeros(b.ints([rows * dSae])), flatIdx, dVals, 0);

@@ -35,14 +35,16 @@ export type ExtraLatentGrad = (f: Val, invN: Val) => { dF: Val; terms: Record<st
  * gradient. The L1 gradient lambda/N (per valid token) is added through the Gemm's C input.
  */
 export function reluStep(inputs: StepInputs, invN: Val, sparsity: Val, extra?: ExtraLatentGrad): StepOutputs {
-  const { g, x, params, tokenMask } = inputs;
+  const { g, x, params, tokenMask, rows } = inputs;
   const { W_enc, b_enc, W_dec, b_dec } = params;
   const { xc, pre } = encodeAffine(g, x, W_enc, b_enc, b_dec);
   const f = g.relu(pre);
   const recon = g.gemm(f, W_dec, { c: b_dec });
   const { mse, dRecon } = mseLoss(g, x, recon, invN, tokenMask);
 
-  const sumF = tokenMask ? g.reduceSum(g.mul(f, g.unsqueeze(tokenMask, [1])), null) : g.reduceSum(f, null);
+  // With a token mask the per-latent sums over valid tokens are also atr's Eq. 6 statistics.
+  const latentSums = tokenMask ? g.reshape(g.matmul(g.unsqueeze(tokenMask, [0]), f), [-1]) : undefined;
+  const sumF = latentSums ? g.reduceSum(latentSums, null) : g.reduceSum(f, null);
   const l1 = g.mul(g.mul(sumF, invN), sparsity);
   // d l1 / d f = lambda/N on valid tokens: a scalar, or [N, 1] with a token mask.
   const l1Grad = tokenMask ? g.unsqueeze(g.mul(tokenMask, g.mul(sparsity, invN)), [1]) : g.mul(sparsity, invN);
@@ -59,15 +61,15 @@ export function reluStep(inputs: StepInputs, invN: Val, sparsity: Val, extra?: E
   }
   const active = positive(g, f);
   const dpre = g.mul(dF, active);
-  const enc = encoderBackward(g, xc, dpre, W_enc);
+  const enc = encoderBackward(g, xc, dpre, W_enc, rows);
   const grads = {
     W_enc: enc.dW_enc,
     b_enc: enc.db_enc,
     W_dec: g.gemm(f, dRecon, { transA: true }),
     b_dec: g.add(g.reduceSum(dRecon, [0]), enc.dbDecIn),
   };
-  const fired = firedCounts(g, active, tokenMask);
-  return { grads, loss, terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };
+  const fired = firedCounts(g, active, rows, tokenMask);
+  return { grads, loss, terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, latentSums, state: {}, extra: {} };
 }
 
 export const standardVariant: Variant = {

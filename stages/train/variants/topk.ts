@@ -22,7 +22,7 @@ export function finishTopKFamily(inputs: StepInputs, parts: { xc: Val; pre: Val 
   const tail: GradientTail = (b, extra) => {
     const base = parts.backward(b, dRecon);
     const dW_dec = extra ? b.add(base.dW_dec, extra.dW_dec) : base.dW_dec;
-    const enc = encoderBackward(b, parts.xc, extra ? b.add(base.dpre, extra.dpre) : base.dpre, params.W_enc);
+    const enc = encoderBackward(b, parts.xc, extra ? b.add(base.dpre, extra.dpre) : base.dpre, params.W_enc, rows);
     return [enc.dW_enc, enc.db_enc, dW_dec, b.add(b.reduceSum(dRecon, [0]), enc.dbDecIn)];
   };
   const { aux: auxLoss, grads: [W_enc, b_enc, W_dec, b_dec] } = withAuxK(inputs, parts.pre, g.neg(err), aux, tail, 4);

@@ -58,6 +58,8 @@ export interface StepOutputs {
   fired: Val;
   /** [rows, dSae] latent activations (dense), when the variant has them cheaply. */
   latents?: Val;
+  /** [dSae] sum of `latents` over the valid tokens, when the variant computed it anyway (atr). */
+  latentSums?: Val;
   /** Updated variant state (same keys as inputs.state). */
   state: Record<string, Val>;
   /** Extra scalars for metrics (e.g. threshold). */
