@@ -119,7 +119,8 @@ async function torchCase(variant: TrainVariant, dSae: number, steps: number): Pr
 export async function runTrainBench(options: { quick: boolean }): Promise<BenchRecord[]> {
   const variants: TrainVariant[] = options.quick ? ['standard', 'topk'] : ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr'];
   const expansions = options.quick ? [8] : [8, 32];
-  const runs = options.quick ? 1 : 2;
+  // Four timed runs of 8 steps (and 5 PyTorch steps) per case: with two, one slow run moved a ratio by 10%.
+  const runs = options.quick ? 1 : 4;
   const records: BenchRecord[] = [];
   for (const expansion of expansions) {
     const dSae = D_IN * expansion;
