@@ -4,8 +4,8 @@ import type { CorpusShardPlan, TokenizerSource, TokenizeShardSummary } from '../
 import type { ArtifactRef } from '../schemas/manifest.js';
 import type { CorpusSummary, ModelSummary, StageResult, TokenShardSummary } from '../schemas/pipeline.js';
 import type { RunSpec } from '../schemas/run-spec.js';
-import type { ArtifactStore } from '../stages/artifacts/store.js';
-import { canonicalJson, sha256Hex } from '../stages/core/atomic-fs.js';
+import type { ArtifactStore } from '../lib/artifacts/store.js';
+import { canonicalJson, sha256Hex } from '../lib/core/atomic-fs.js';
 import { buildDemoCorpus, DEMO_BUILDER_VERSION } from '../stages/corpus/build-demo.js';
 import { planCorpusShards } from '../stages/corpus/plan-shards.js';
 import { loadTokenizer, type TextTokenizer } from '../stages/tokenize/load-tokenizer.js';

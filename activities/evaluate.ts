@@ -5,7 +5,7 @@ import type { ArtifactRef } from '../schemas/manifest.js';
 import type { ModelSummary, StageResult } from '../schemas/pipeline.js';
 import type { FeatureBrowserVariant } from '../schemas/report.js';
 import { variantLabel, type RunSpec } from '../schemas/run-spec.js';
-import { writeJsonAtomic } from '../stages/core/atomic-fs.js';
+import { writeJsonAtomic } from '../lib/core/atomic-fs.js';
 import { PROBE_TASKS, loadProbeTask } from '../stages/corpus/probe-tasks.js';
 import { evaluateSae, type EvaluateSummary } from '../stages/evaluate/evaluate-sae.js';
 import type { EvalTokenizer, ProbeExample, Splicer } from '../stages/evaluate/interfaces.js';

@@ -2,9 +2,9 @@
  * All activities, built once per worker with their dependencies (artifact store, data
  * directory, device, logger). Workflows import only the type of this factory.
  */
-import type { ArtifactStore } from '../stages/artifacts/store.js';
-import type { Logger } from '../stages/core/logger.js';
-import type { Device } from '../stages/onnx/backend.js';
+import type { ArtifactStore } from '../lib/artifacts/store.js';
+import type { Logger } from '../lib/core/logger.js';
+import type { Device } from '../lib/onnx/backend.js';
 import { createCorpusActivities } from './corpus.js';
 import { createEvaluateActivities } from './evaluate.js';
 import { createModelActivities } from './model.js';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import type { NightlyResult } from '../schemas/pipeline.js';
 import type { RunSpec } from '../schemas/run-spec.js';
-import { resolveInside } from '../stages/artifacts/safe-path.js';
-import { fileExists, writeFileAtomic, writeJsonAtomic } from '../stages/core/atomic-fs.js';
-import { TsaeError } from '../stages/core/errors.js';
-import { compareMetrics, type Tolerance } from '../stages/pipeline/compare-metrics.js';
+import { resolveInside } from '../lib/artifacts/safe-path.js';
+import { fileExists, writeFileAtomic, writeJsonAtomic } from '../lib/core/atomic-fs.js';
+import { TsaeError } from '../lib/core/errors.js';
+import { compareMetrics, type Tolerance } from '../stages/compare/compare-metrics.js';
 import { toApplicationFailure } from './run-stage.js';
 
 export interface RunRecordDeps {

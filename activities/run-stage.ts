@@ -5,10 +5,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { readFile } from 'node:fs/promises';
-import type { ArtifactRequest, ArtifactStore, WorkContext } from '../stages/artifacts/store.js';
-import type { StageContext, StageProgress } from '../stages/core/context.js';
-import { TsaeError, wrapFsError } from '../stages/core/errors.js';
-import type { Logger } from '../stages/core/logger.js';
+import type { ArtifactRequest, ArtifactStore, WorkContext } from '../lib/artifacts/store.js';
+import type { StageContext, StageProgress } from '../lib/core/context.js';
+import { TsaeError, wrapFsError } from '../lib/core/errors.js';
+import type { Logger } from '../lib/core/logger.js';
 import type { StageResult } from '../schemas/pipeline.js';
 
 /** Heartbeat at least this often so cancellation and dead workers are noticed. */

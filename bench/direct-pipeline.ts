@@ -5,8 +5,8 @@
 import { createActivities } from '../activities/index.js';
 import type { StageResult, TokenShardSummary } from '../schemas/pipeline.js';
 import type { RunSpec } from '../schemas/run-spec.js';
-import { ArtifactStore } from '../stages/artifacts/store.js';
-import { silentLogger } from '../stages/core/logger.js';
+import { ArtifactStore } from '../lib/artifacts/store.js';
+import { silentLogger } from '../lib/core/logger.js';
 import { budgetsMet, planExtraction, tokenizeWaveSize } from '../workflows/plan.js';
 
 export async function runPipelineDirect(spec: RunSpec, dataDir: string, runId: string): Promise<void> {

@@ -2,7 +2,7 @@
  * Evaluation benchmark (issue 6): eval tokens/s per family and the share of the core eval spent
  * in the splice (suffix) passes, on the demo model (Gemma 3 270M, layer 6, 2 threads) with a
  * random ONNX ReLU SAE; plus the probe solver and the Ward linkage beside scikit-learn / SciPy
- * on the same data (infra/python/bench_evaluate.py), measured in the same run.
+ * on the same data (infra/dev/python/bench_evaluate.py), measured in the same run.
  * Without the demo model folder the model-dependent cases are skipped (reported on stderr).
  */
 import { spawnSync } from 'node:child_process';
@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ActivationTable } from '../schemas/activation-shard.js';
 import { EvalOptions } from '../schemas/eval.js';
-import { defaultStageContext } from '../stages/core/context.js';
-import { projectPath } from '../stages/core/package-root.js';
+import { defaultStageContext } from '../lib/core/context.js';
+import { projectPath } from '../lib/core/package-root.js';
 import { denseMatrix } from '../stages/evaluate/design-matrix.js';
 import { runCoreEval } from '../stages/evaluate/eval-core.js';
 import { runSparseProbingEval } from '../stages/evaluate/eval-sparse-probing.js';
@@ -24,7 +24,7 @@ import { fitSklearnLogistic } from '../stages/evaluate/logistic-regression.js';
 import { createRng } from '../stages/evaluate/random.js';
 import { runTokenPass } from '../stages/evaluate/token-pass.js';
 import { createSplicer } from '../stages/model/splice.js';
-import { createSession, Tensor } from '../stages/onnx/backend.js';
+import { createSession, Tensor } from '../lib/onnx/backend.js';
 import { buildForwardGraph } from '../stages/train/forward-graph.js';
 import { median, type BenchRecord } from './record.js';
 
@@ -180,7 +180,7 @@ async function pythonReference(data: { x: Float32Array; y: Float32Array; n: numb
     await writeFile(files.y, new Uint8Array(data.y.buffer));
     await writeFile(files.p, new Uint8Array(data.profiles.buffer));
     const run = spawnSync(projectPath('.tools', 'ml-venv', 'bin', 'python'), [
-      projectPath('infra', 'python', 'bench_evaluate.py'), '--probe-x', files.x, '--probe-y', files.y, '--n', String(data.n), '--d', String(data.d),
+      projectPath('infra', 'dev', 'python', 'bench_evaluate.py'), '--probe-x', files.x, '--probe-y', files.y, '--n', String(data.n), '--d', String(data.d),
       '--profiles', files.p, '--features', String(data.features), '--positions', String(data.positions), '--repeats', String(data.repeats),
     ], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(THREADS) } });
     if (run.status !== 0) {

@@ -1,7 +1,7 @@
 /**
  * Extraction benchmark (issue 4): tokens/s of extractActivations on the demo model (Gemma 3 270M,
  * layer 6, batch 16 x context 128, 2 threads, float16 storage) beside Hugging Face transformers
- * PyTorch CPU on the same model, layer, batch, context and threads (infra/python/
+ * PyTorch CPU on the same model, layer, batch, context and threads (infra/dev/python/
  * bench_extract_torch.py, kept alive and interleaved run for run with ours so a busy machine slows
  * both alike); and peak RSS at two corpus sizes, each in a
  * fresh child process (`tsx bench/extract.ts --rss-child ROWS`), to show memory is flat in corpus size.
@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenRow } from '../schemas/token-shard.js';
-import { defaultStageContext } from '../stages/core/context.js';
-import { projectPath } from '../stages/core/package-root.js';
+import { defaultStageContext } from '../lib/core/context.js';
+import { projectPath } from '../lib/core/package-root.js';
 import { extractActivations } from '../stages/extract/extract.js';
 import { prepareModel } from '../stages/model/prepare-model.js';
 import { matmulCeiling } from './matmul-ceiling.js';
@@ -87,7 +87,7 @@ async function extractOnce(modelDir: string, rows: number): Promise<number> {
  */
 async function startTorchReference(batches: number): Promise<{ run(): Promise<number>; close(): void } | null> {
   const python = projectPath('.tools', 'prepare-venv', 'bin', 'python');
-  const args = [projectPath('infra', 'python', 'bench_extract_torch.py'), '--source', 'gemma3-270m', '--cache', join(DEMO_DIR(), '..', '.cache'),
+  const args = [projectPath('infra', 'dev', 'python', 'bench_extract_torch.py'), '--source', 'gemma3-270m', '--cache', join(DEMO_DIR(), '..', '.cache'),
     '--layer', String(LAYER), '--batch', String(BATCH), '--context', String(CONTEXT), '--threads', String(THREADS), '--batches', String(batches), '--serve'];
   const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

@@ -3,8 +3,8 @@
  * MatMul, 8 per `session.run` inside a Loop (so no output copies), on the given thread count.
  * Benchmarks alternate its timings with their own runs because the machine's load drifts.
  */
-import { GraphBuilder } from '../stages/onnx/graph-builder.js';
-import { createSession, Tensor } from '../stages/onnx/backend.js';
+import { GraphBuilder } from '../lib/onnx/graph-builder.js';
+import { createSession, Tensor } from '../lib/onnx/backend.js';
 import { Prng } from '../stages/train/prng.js';
 
 export interface MatmulCeiling {

@@ -13,13 +13,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultStageContext } from '../stages/core/context.js';
-import { createSession, Tensor } from '../stages/onnx/backend.js';
-import { GraphBuilder } from '../stages/onnx/graph-builder.js';
+import { defaultStageContext } from '../lib/core/context.js';
+import { createSession, Tensor } from '../lib/onnx/backend.js';
+import { GraphBuilder } from '../lib/onnx/graph-builder.js';
 import { readRows } from '../stages/report/activation-rows.js';
 import { FeatureBrowserAccumulator, type SaeEncoder } from '../stages/report/feature-browser-data.js';
 import { writeReport } from '../stages/report/render-report.js';
-import { seededRandom, synthesizeReportInput, syntheticTable } from '../stages/report/synthetic-input.js';
+import { seededRandom, synthesizeReportInput, syntheticTable } from '../test/helpers/synthetic-report-input.js';
 import { median, type BenchRecord } from './record.js';
 
 const D_MODEL = 640;

@@ -7,8 +7,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../stages/core/atomic-fs.js';
-import { projectPath } from '../stages/core/package-root.js';
+import { writeJsonAtomic } from '../lib/core/atomic-fs.js';
+import { projectPath } from '../lib/core/package-root.js';
 import { TOKENIZE_END_TO_END, type BenchRecord } from './record.js';
 
 type BenchFn = (options: { quick: boolean }) => Promise<BenchRecord[]>;

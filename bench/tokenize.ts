@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultStageContext } from '../stages/core/context.js';
-import { projectPath } from '../stages/core/package-root.js';
+import { defaultStageContext } from '../lib/core/context.js';
+import { projectPath } from '../lib/core/package-root.js';
 import { DEMO_SOURCES } from '../stages/corpus/demo/sources.js';
 import { planCorpusShards } from '../stages/corpus/plan-shards.js';
 import { loadTokenizer, tokenizerFolder } from '../stages/tokenize/load-tokenizer.js';
@@ -32,7 +32,7 @@ async function sampleTexts(perSource: number): Promise<{ text: string; meta: Rec
 function pythonReference(textsPath: string, repeats: number): number | null {
   const python = projectPath('.tools', 'ml-venv', 'bin', 'python');
   if (!existsSync(python)) return null;
-  const script = projectPath('infra', 'python', 'bench_tokenize.py');
+  const script = projectPath('infra', 'dev', 'python', 'bench_tokenize.py');
   const tokJson = join(tokenizerFolder({ kind: 'gemma2' }), 'tokenizer.json');
   const run = spawnSync(python, [script, tokJson, textsPath, String(repeats)], { encoding: 'utf8' });
   if (run.status !== 0) return null;

@@ -3,7 +3,7 @@
  * (batch 1024, fp16 activations, stepsPerRun 8, 2 threads), measured in one run beside
  *  - a plain onnxruntime MatMul of the encoder's shape (the achieved GFLOP/s share), timed in the
  *    same child process, alternating with the training runs, since the machine's load drifts, and
- *  - the PyTorch 2.13 CPU trainer of the same variant and batch (infra/python/bench_train_torch.py),
+ *  - the PyTorch 2.13 CPU trainer of the same variant and batch (infra/dev/python/bench_train_torch.py),
  *    run right after,
  * plus the peak RSS of each. Every case runs in a child process so its peak RSS is its own.
  * FLOPs per step count the matrix products each variant's step graph performs (vector ops excluded).
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import type { BenchRecord } from './record.js';
 import { median } from './record.js';
 import { TrainConfig, type TrainVariant } from '../schemas/train.js';
-import { projectPath } from '../stages/core/package-root.js';
+import { projectPath } from '../lib/core/package-root.js';
 import { matmulCeiling } from './matmul-ceiling.js';
 import { StepRunner, type TrainState } from '../stages/train/step-runner.js';
 import { scheduleTable } from '../stages/train/schedule.js';
@@ -110,7 +110,7 @@ function runCaseInChild(spec: CaseSpec): Promise<CaseResult> {
 
 async function torchCase(variant: TrainVariant, dSae: number, steps: number): Promise<{ ms_per_step: number; tokens_per_s: number; peak_rss_mb: number }> {
   const python = projectPath('.tools', 'ml-venv', 'bin', 'python');
-  const script = projectPath('infra', 'python', 'bench_train_torch.py');
+  const script = projectPath('infra', 'dev', 'python', 'bench_train_torch.py');
   const args = [script, '--variant', variant, '--d-in', String(D_IN), '--d-sae', String(dSae), '--batch', String(BATCH), '--k', String(K), '--seq', String(SEQ), '--steps', String(steps), '--threads', String(THREADS)];
   const { stdout } = await promisify(execFile)(python, args, { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() as string);

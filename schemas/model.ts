@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Execution providers onnxruntime-node can be asked for (stages/onnx/backend.ts DEVICES). */
+/** Execution providers onnxruntime-node can be asked for (lib/onnx/backend.ts DEVICES). */
 export const ModelDevice = z.enum(['cpu', 'cuda', 'webgpu']).describe('Execution provider: cpu (default), cuda or webgpu');
 export type ModelDevice = z.infer<typeof ModelDevice>;
 

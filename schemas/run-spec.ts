@@ -6,7 +6,7 @@ import { TrainConfig } from './train.js';
 /**
  * The run spec: everything that determines a pipeline run's artifacts. Parsed once at the edge
  * (CLI), then passed to the workflow as plain JSON. Stage-specific sections are refined by the
- * stage schemas; derived values come from pure functions in stages/pipeline/plan.ts.
+ * stage schemas; derived values come from pure functions in workflows/plan.ts.
  */
 export const DEVICE_NAMES = ['cpu', 'cuda', 'webgpu'] as const;
 export const VARIANT_NAMES = ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr'] as const;

@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out="$root/.gpu"
 ort="$root/node_modules/onnxruntime-node"
 rm -rf "$out"
-mkdir -p "$out/python" "$out/stages/onnx" "$out/debs" "$out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
+mkdir -p "$out/python" "$out/lib/onnx" "$out/debs" "$out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64"
 grep -qx '/.gpu/' "$root/.git/info/exclude" 2>/dev/null || echo '/.gpu/' >> "$root/.git/info/exclude"
 
 # Node.js (the GPU machine has none).
@@ -19,14 +19,14 @@ xz -T0 -9 -c "$(command -v node)" > "$out/node.xz"
   --banner:js="import { createRequire as __tsaeRequire } from 'node:module'; const require = __tsaeRequire(import.meta.url);"
 # projectPath() finds the package root by package.json + stages/; onnx-proto.ts reads onnx.proto.
 echo '{ "name": "tsae-gpu-check", "private": true, "type": "module" }' > "$out/package.json"
-cp "$root/stages/onnx/onnx.proto" "$out/stages/onnx/"
+cp "$root/lib/onnx/onnx.proto" "$out/lib/onnx/"
 # onnxruntime-node 1.30 for linux-x64 only (its webgpu provider is inside libonnxruntime.so.1).
 cp -r "$ort/package.json" "$ort/dist" "$out/node_modules/onnxruntime-node/"
 cp "$ort/bin/napi-v6/linux/x64/onnxruntime_binding.node" "$out/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/"
 xz -T0 -9 -c "$ort/bin/napi-v6/linux/x64/libonnxruntime.so.1" > "$out/libonnxruntime.so.1.xz"
 cp -r "$root/node_modules/onnxruntime-common" "$out/node_modules/"
 # Export code and the demo model's shape.
-cp "$root/infra/python/onnx_export.py" "$out/python/"
+cp "$root/infra/python-runtime/onnx_export.py" "$out/python/"
 cp "$root/infra/gpu/make_random_model.py" "$root/infra/gpu/run.sh" "$root/infra/gpu/gemma3-270m-config.json" "$out/"
 # Vulkan loader for Dawn (WebGPU); the NVIDIA driver brings the ICD.
 apt_opts=(-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/tsae-apt-amd64)

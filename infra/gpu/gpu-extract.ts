@@ -11,11 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { TokenRow } from '../../schemas/token-shard.js';
-import { defaultStageContext } from '../../stages/core/context.js';
+import { defaultStageContext } from '../../lib/core/context.js';
 import { extractActivations } from '../../stages/extract/extract.js';
 import { loadModelFolder } from '../../stages/model/model-folder.js';
 import { createPrefixRunner } from '../../stages/model/prefix-runner.js';
-import { availableDevices, type Device } from '../../stages/onnx/backend.js';
+import { availableDevices, type Device } from '../../lib/onnx/backend.js';
 
 const { values: opts } = parseArgs({
   options: {

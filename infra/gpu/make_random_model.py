@@ -1,5 +1,5 @@
 """On the GPU machine (no registry, no model weights): a Gemma-3-270M-shaped model with random
-weights, exported exactly as `tsae model prepare` exports the real one (infra/python/onnx_export.py).
+weights, exported exactly as `tsae model prepare` exports the real one (infra/python-runtime/onnx_export.py).
 Speed does not depend on the weight values. Uses the machine's own torch / transformers / onnxscript.
 
   python3 make_random_model.py --config gemma3-270m-config.json --out /tmp/tsae-gpu-model

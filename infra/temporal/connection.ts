@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import { TsaeError } from '../../stages/core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 /**
  * Where the Temporal frontend is and how to authenticate. Secrets (TLS keys, API keys) are

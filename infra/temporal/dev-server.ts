@@ -4,8 +4,8 @@ import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { projectPath } from '../../stages/core/package-root.js';
-import { TsaeError } from '../../stages/core/errors.js';
+import { projectPath } from '../../lib/core/package-root.js';
+import { TsaeError } from '../../lib/core/errors.js';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../workflows/search-attributes.js';
 
 export interface DevServerOptions {

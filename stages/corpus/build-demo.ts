@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { canonicalJson, fileExists, sha256File, sha256Hex, writeFileAtomic, writeJsonAtomic } from '../core/atomic-fs.js';
-import { throwIfAborted, type StageContext } from '../core/context.js';
-import { badConfig } from '../core/errors.js';
-import { projectPath } from '../core/package-root.js';
+import { canonicalJson, fileExists, sha256File, sha256Hex, writeFileAtomic, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
+import { badConfig } from '../../lib/core/errors.js';
+import { projectPath } from '../../lib/core/package-root.js';
 import { DEMO_SOURCES, type DemoSource } from './demo/sources.js';
 
 export const DEMO_MANIFEST_FILE = 'demo-manifest.json';

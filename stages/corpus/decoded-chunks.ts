@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { TsaeError } from '../core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 /** The part of zstd-napi's native binding used here: ZSTD_decompressStream with offsets we can track. */
 interface ZstdDCtx {

@@ -2,7 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import type { CorpusFormat } from '../../schemas/corpus.js';
 import { CORPUS_FORMATS } from '../../schemas/corpus.js';
-import { badConfig } from '../core/errors.js';
+import { badConfig } from '../../lib/core/errors.js';
 
 export interface CorpusFile {
   /** Absolute path. */

@@ -1,5 +1,5 @@
 import { asyncBufferFromFile, parquetMetadataAsync, type AsyncBuffer, type FileMetaData } from 'hyparquet';
-import { TsaeError } from '../core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 /**
  * Opens a Parquet file and reads its footer; a file that is not Parquet (truncated, corrupt,

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { CorpusConfigInput, CorpusShardPlan } from '../../schemas/corpus.js';
 import { CorpusConfig } from '../../schemas/corpus.js';
-import { sha256Hex } from '../core/atomic-fs.js';
+import { sha256Hex } from '../../lib/core/atomic-fs.js';
 import { listCorpusFiles, type CorpusFile } from './list-files.js';
 import { parquetRowGroupStarts } from './read-parquet.js';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { badConfig, badInput } from '../core/errors.js';
+import { badConfig, badInput } from '../../lib/core/errors.js';
 import { listCorpusFiles } from './list-files.js';
 import { readJsonlRecords } from './read-jsonl.js';
 import { SkipLog } from './skip-log.js';

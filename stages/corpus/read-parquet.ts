@@ -1,7 +1,7 @@
 import { parquetReadObjects, parquetSchema } from 'hyparquet';
 import { openParquet } from './parquet-metadata.js';
 import type { FileMetaData } from 'hyparquet';
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 import { checkText, normalizeMeta, type CorpusRecord } from './corpus-record.js';
 import { parquetCompressors } from './parquet-codecs.js';
 import type { SkipLog } from './skip-log.js';

@@ -1,5 +1,5 @@
 import type { BadInputPolicy, SkipReason, SkipReport } from '../../schemas/corpus.js';
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 
 /** Locations kept per reason; counts stay exact beyond it. */
 export const MAX_SKIP_LOCATIONS = 1000;

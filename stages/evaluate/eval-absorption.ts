@@ -1,5 +1,5 @@
 import type { AbsorptionEvalConfig, AbsorptionEvalOutput } from '../../schemas/eval.js';
-import type { StageContext } from '../core/context.js';
+import type { StageContext } from '../../lib/core/context.js';
 import { computeSaeAbsorption, fitGroundTruth, type AbsorptionOutcome, type AbsorptionSettings } from './absorption/absorption-core.js';
 import type { WordInputs } from './absorption/absorption-inputs.js';
 import { LETTERS } from './absorption/words.js';

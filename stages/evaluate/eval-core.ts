@@ -1,6 +1,6 @@
 import type { ActivationTable } from '../../schemas/activation-shard.js';
 import type { CoreEvalConfig, CoreEvalOutput } from '../../schemas/eval.js';
-import type { StageContext } from '../core/context.js';
+import type { StageContext } from '../../lib/core/context.js';
 import { CoreMetricsAccumulator, type CoreMetricsResult } from './core-metrics.js';
 import type { SaeForEval, Splicer } from './interfaces.js';
 import { computeSpliceScores, type SpliceResult } from './splice-scores.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { fileExists, writeFileAtomic, writeJsonAtomic } from '../core/atomic-fs.js';
+import { fileExists, writeFileAtomic, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
 import type { WordInputs } from './absorption/absorption-inputs.js';
 import type { TaskCheckpoint } from './eval-sparse-probing.js';
 import type { TaskProbeResult } from './sparse-probing.js';

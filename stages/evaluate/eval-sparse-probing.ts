@@ -1,6 +1,6 @@
 import type { SparseProbingEvalConfig, SparseProbingEvalOutput } from '../../schemas/eval.js';
-import type { StageContext } from '../core/context.js';
-import { throwIfAborted } from '../core/context.js';
+import type { StageContext } from '../../lib/core/context.js';
+import { throwIfAborted } from '../../lib/core/context.js';
 import type { EvalTokenizer, ProbeExample, SaeForEval, Splicer } from './interfaces.js';
 import { collectPooledActivations } from './pooling.js';
 import { splitProbeDatasets } from './probe-datasets.js';

@@ -1,6 +1,6 @@
 import type { ActivationTable } from '../../schemas/activation-shard.js';
 import type { TemporalEvalConfig, TemporalEvalOutput } from '../../schemas/eval.js';
-import type { StageContext } from '../core/context.js';
+import type { StageContext } from '../../lib/core/context.js';
 import type { SaeForEval } from './interfaces.js';
 import { summarise, TemporalAccumulator, type TemporalStats } from './temporal-analysis.js';
 import { clusterFeatureProfiles, type FeatureClustering } from './temporal-clustering.js';

@@ -9,9 +9,9 @@ import type {
   SparseProbingEvalOutput,
   TemporalEvalOutput,
 } from '../../schemas/eval.js';
-import { canonicalJson, sha256Hex, writeJsonAtomic } from '../core/atomic-fs.js';
-import type { StageContext } from '../core/context.js';
-import { badConfig } from '../core/errors.js';
+import { canonicalJson, sha256Hex, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
+import type { StageContext } from '../../lib/core/context.js';
+import { badConfig } from '../../lib/core/errors.js';
 import { buildWordInputs } from './absorption/absorption-inputs.js';
 import { firstLetterIndex } from './absorption/words.js';
 import { absorptionOutput, runAbsorptionEval } from './eval-absorption.js';

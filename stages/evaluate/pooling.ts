@@ -1,4 +1,4 @@
-import { throwIfAborted, type StageContext } from '../core/context.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
 import type { CsrData } from './design-matrix.js';
 import type { EvalTokenizer, SaeForEval, Splicer } from './interfaces.js';
 

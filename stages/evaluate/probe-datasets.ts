@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import type { Logger } from '../core/logger.js';
-import { badInput } from '../core/errors.js';
+import type { Logger } from '../../lib/core/logger.js';
+import { badInput } from '../../lib/core/errors.js';
 import type { ProbeExample } from './interfaces.js';
 import { shuffled, type Rng } from './random.js';
 

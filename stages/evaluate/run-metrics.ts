@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EVAL_FAMILIES, RunMetrics } from '../../schemas/eval.js';
-import { writeJsonAtomic } from '../core/atomic-fs.js';
+import { writeJsonAtomic } from '../../lib/core/atomic-fs.js';
 import { EVAL_FILES, readValidJson } from './eval-files.js';
 import { SCHEMAS_BY_FAMILY } from './output-schemas.js';
 

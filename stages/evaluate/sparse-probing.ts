@@ -1,4 +1,4 @@
-import { contentKey, ContentMemo } from '../core/memo.js';
+import { contentKey, ContentMemo } from '../../lib/core/memo.js';
 import { csrMatrix, denseMatrix, type CsrData, type DesignMatrix } from './design-matrix.js';
 import { accuracyOf, fitSklearnLogistic } from './logistic-regression.js';
 import type { PooledActivations } from './pooling.js';

@@ -1,5 +1,5 @@
 import type { ActivationTable } from '../../schemas/activation-shard.js';
-import { throwIfAborted, type StageContext } from '../core/context.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
 import { batchRows, batchWindows, splitWindows, type TokenWindow } from './activation-windows.js';
 import type { SaeForEval } from './interfaces.js';
 

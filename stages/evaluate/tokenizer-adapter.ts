@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 import type { TextTokenizer } from '../tokenize/load-tokenizer.js';
 import type { EvalTokenizer } from './interfaces.js';
 

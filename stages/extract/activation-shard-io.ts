@@ -26,8 +26,8 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import type { ActivationTable } from '../../schemas/activation-shard.js';
-import { writeFileAtomic } from '../core/atomic-fs.js';
-import { TsaeError } from '../core/errors.js';
+import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 /** Everything a shard holds, per token; strings are dictionary-encoded on write. */
 export interface ActivationShardData extends ActivationTable {

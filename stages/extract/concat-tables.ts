@@ -1,5 +1,5 @@
 import type { ActivationTable } from '../../schemas/activation-shard.js';
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 
 /**
  * Concatenates activation tables (e.g. the parts of several extraction units) into one.

@@ -3,7 +3,7 @@
  * rows, special tokens excluded (BOS carries outsized norms in Gemma models and would dominate).
  */
 import type { TokenRow } from '../../schemas/token-shard.js';
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 import type { PrefixRunner } from '../model/prefix-runner.js';
 
 /** IEEE half bits -> number. */

@@ -1,5 +1,5 @@
 import type { ActivationTable } from '../../schemas/activation-shard.js';
-import { TsaeError } from '../core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 /** fp16 bit pattern with every exponent bit set: Inf or NaN. */
 const HALF_EXPONENT = 0x7c00;

@@ -3,7 +3,7 @@
  * value infos, nodes with typed attributes, and a model wrapper. Used by split-graph.ts to add
  * inputs/outputs to cut graphs and by head-graph.ts to build the vocabulary-chunk loss graph.
  */
-import { OnnxDataType, type ModelObject } from '../onnx/onnx-proto.js';
+import { OnnxDataType, type ModelObject } from '../../lib/onnx/onnx-proto.js';
 
 export type Dim = number | string;
 export type ElemType = (typeof OnnxDataType)[keyof typeof OnnxDataType];

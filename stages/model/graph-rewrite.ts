@@ -5,7 +5,7 @@
  * fusion looks for ... -> Sqrt -> Div(x, sqrt). Rewriting Reciprocal + Mul into one Div makes the
  * fusion match (x / s instead of x * (1 / s): one rounding less, parity tests unchanged).
  */
-import type { ModelObject } from '../onnx/onnx-proto.js';
+import type { ModelObject } from '../../lib/onnx/onnx-proto.js';
 
 /** Returns a copy of `model` with every Sqrt -> Reciprocal -> Mul chain turned into Sqrt -> Div. */
 export function rewriteReciprocalMul(model: ModelObject): ModelObject {

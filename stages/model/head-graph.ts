@@ -11,7 +11,7 @@
  * mergeChunk() combines chunks with the usual running-max rescaling; then
  *   KL(p_clean || p_new) = cross / clean_sum - lse_clean + lse_new.
  */
-import { OnnxDataType, encodeModel } from '../onnx/onnx-proto.js';
+import { OnnxDataType, encodeModel } from '../../lib/onnx/onnx-proto.js';
 import { constTensor, makeModel, node, valueInfo } from './graph-proto.js';
 
 export function buildHeadChunkGraph(dModel: number, softcap: number | null): Uint8Array {

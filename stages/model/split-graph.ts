@@ -1,7 +1,7 @@
 /**
  * Layer split of an exported language model (issue 4, item 2).
  *
- * The exported graph (infra/python/onnx_export.py) computes named residual tensors
+ * The exported graph (infra/python-runtime/onnx_export.py) computes named residual tensors
  * `resid_post.L` (output of block L, SAELens `blocks.L.hook_resid_post`, HF `hidden_states[L+1]`)
  * and `final_hidden` (final-norm output). From it we derive, by pure graph surgery:
  *  - the prefix: input_ids, attention_mask, scale -> residual [B, T, d] (the ancestors of
@@ -13,9 +13,9 @@
  */
 import { copyFile, link, lstat, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../core/atomic-fs.js';
-import { TsaeError } from '../core/errors.js';
-import { OnnxDataType, encodeModel, type ModelObject } from '../onnx/onnx-proto.js';
+import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
+import { TsaeError } from '../../lib/core/errors.js';
+import { OnnxDataType, encodeModel, type ModelObject } from '../../lib/onnx/onnx-proto.js';
 import { node, valueInfo } from './graph-proto.js';
 import { optimizeForRuntime } from './graph-rewrite.js';
 import type { ModelFolder } from './model-folder.js';

@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TsaeError } from '../core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 import { loadModelFolder, type ModelFolder } from './model-folder.js';
 import { loadGraph } from './prefix-runner.js';
 

@@ -6,9 +6,9 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TsaeError } from '../core/errors.js';
-import { createSession, Tensor, type Device } from '../onnx/backend.js';
-import { OnnxDataType } from '../onnx/onnx-proto.js';
+import { TsaeError } from '../../lib/core/errors.js';
+import { createSession, Tensor, type Device } from '../../lib/onnx/backend.js';
+import { OnnxDataType } from '../../lib/onnx/onnx-proto.js';
 import { readBinTensor, type ModelFolder } from './model-folder.js';
 import { emptyPastFeeds, int64Tensor, loadGraph } from './prefix-runner.js';
 import { extractSubgraph, writeDerivedGraph } from './split-graph.js';

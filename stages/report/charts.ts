@@ -6,7 +6,7 @@
  */
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { TsaeError } from '../core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 /**
  * A Vega-Lite spec as plain JSON. Specs are built as data (facets, layers, concats) and

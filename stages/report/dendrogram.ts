@@ -6,7 +6,7 @@
  * the last p - 1 merges are drawn and every subtree below them becomes one leaf, whose heatmap
  * column is the mean profile of its member features.
  */
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 
 export interface DendrogramLeaf {
   /** Column in the leaf order (x = slot + 0.5). */

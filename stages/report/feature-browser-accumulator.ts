@@ -10,7 +10,7 @@
  */
 import type { ActivationTable } from '../../schemas/activation-shard.js';
 import type { FeatureBrowserVariant, LatentSummary } from '../../schemas/report.js';
-import { badInput } from '../core/errors.js';
+import { badInput } from '../../lib/core/errors.js';
 import { roundSig } from './format.js';
 import { LatentStats, type ChunkWindows } from './latent-stats.js';
 import { logitEffects, type LogitEffect } from './logit-effects.js';

@@ -8,8 +8,8 @@
  */
 import type { ActivationTable } from '../../schemas/activation-shard.js';
 import type { FeatureBrowserVariant } from '../../schemas/report.js';
-import { throwIfAborted, type StageContext } from '../core/context.js';
-import { badInput } from '../core/errors.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
+import { badInput } from '../../lib/core/errors.js';
 import { readRows } from './activation-rows.js';
 import { FeatureBrowserAccumulator, type FeatureBrowserOptions } from './feature-browser-accumulator.js';
 

@@ -9,7 +9,7 @@
  * Memory: d_sae * (k * (12 + 4 * window) + bins * 8 + 24) bytes, e.g. 65,536 latents, k 10,
  * window 17, 32 bins: 70 MB; 5,120 latents: 5.5 MB.
  */
-import { badConfig } from '../core/errors.js';
+import { badConfig } from '../../lib/core/errors.js';
 
 export interface LatentStatsOptions {
   /** Top-activating tokens kept per latent. */

@@ -5,9 +5,9 @@
  * per latent, so the fast path is one onnxruntime graph (Gemm + TopK, only the top/bottom k
  * leave the runtime); `logitEffectsReference` is the plain loop it is tested against.
  */
-import { GraphBuilder } from '../onnx/graph-builder.js';
-import { createSession, Tensor, type Device } from '../onnx/backend.js';
-import { badInput } from '../core/errors.js';
+import { GraphBuilder } from '../../lib/onnx/graph-builder.js';
+import { createSession, Tensor, type Device } from '../../lib/onnx/backend.js';
+import { badInput } from '../../lib/core/errors.js';
 
 export interface LogitEffect {
   /** [k] token ids with the largest logit change, largest first. */

@@ -12,9 +12,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReportInput, type ReportInputRaw, type VariantReport } from '../../schemas/report.js';
-import { writeFileAtomic } from '../core/atomic-fs.js';
-import { throwIfAborted, type StageContext } from '../core/context.js';
-import { badInput, TsaeError } from '../core/errors.js';
+import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
+import { badInput, TsaeError } from '../../lib/core/errors.js';
 import { packBrowserPayload } from './browser-payload.js';
 import { countMarks, renderChart, type ChartSpec } from './charts.js';
 import { figure1Spec } from './figure-temporal.js';

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import type { TokenizerSource } from '../../schemas/corpus.js';
-import { sha256Hex, fileExists } from '../core/atomic-fs.js';
-import { badConfig } from '../core/errors.js';
+import { sha256Hex, fileExists } from '../../lib/core/atomic-fs.js';
+import { badConfig } from '../../lib/core/errors.js';
 import { splitAtSafeSpaces, unsafeBeforeSpace, type TokenizerJson } from './fast-split.js';
 
 /** What the tokenize stage needs from a tokenizer; ids never include added BOS/EOS. */

@@ -4,8 +4,8 @@ import { openParquet } from '../corpus/parquet-metadata.js';
 import type { SchemaElement } from 'hyparquet-writer';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import type { TokenRow } from '../../schemas/token-shard.js';
-import { sha256Hex, writeFileAtomic } from '../core/atomic-fs.js';
-import { TsaeError } from '../core/errors.js';
+import { sha256Hex, writeFileAtomic } from '../../lib/core/atomic-fs.js';
+import { TsaeError } from '../../lib/core/errors.js';
 import { parquetCompressors } from '../corpus/parquet-codecs.js';
 
 /**

@@ -13,7 +13,7 @@
  * step graph casts them).
  */
 import type { ActivationTable } from '../../schemas/activation-shard.js';
-import { badConfig, badInput } from '../core/errors.js';
+import { badConfig, badInput } from '../../lib/core/errors.js';
 import { Prng } from './prng.js';
 
 /** Shards to train on, loaded one at a time. */

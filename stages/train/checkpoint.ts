@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileExists, sha256File, sha256Hex, writeFileAtomic, writeJsonAtomic } from '../core/atomic-fs.js';
-import { TsaeError } from '../core/errors.js';
+import { fileExists, sha256File, sha256Hex, writeFileAtomic, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 

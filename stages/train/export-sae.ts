@@ -13,14 +13,14 @@
 import { link, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrainConfig } from '../../schemas/train.js';
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic-fs.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
 import { buildForwardGraph, type SaeArchitecture } from './forward-graph.js';
 import { writeSafetensors } from './safetensors.js';
 import { architectureWeights } from './forward-graph.js';
 
 /** Above this many weight bytes sae.onnx keeps its weights in sae.onnx.data (protobuf's 2 GB limit). */
 const INLINE_ONNX_LIMIT = 1 << 30;
-/** The SAELens release whose format cfg.json follows (checked by infra/python/check_saelens_load.py). */
+/** The SAELens release whose format cfg.json follows (checked by infra/dev/python/check_saelens_load.py). */
 export const SAELENS_FORMAT_VERSION = '6.54.12';
 
 export interface ExportInput {

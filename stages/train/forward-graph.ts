@@ -4,7 +4,7 @@
  * 2 GB protobuf limit) or initializers (the exported sae.onnx, which runs alone in onnxruntime
  * for Python and the web).
  */
-import { GraphBuilder, type Val } from '../onnx/graph-builder.js';
+import { GraphBuilder, type Val } from '../../lib/onnx/graph-builder.js';
 
 export const SAE_ARCHITECTURES = ['standard', 'topk', 'jumprelu', 'gated'] as const;
 export type SaeArchitecture = (typeof SAE_ARCHITECTURES)[number];

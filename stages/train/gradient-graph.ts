@@ -4,7 +4,7 @@
  * Built in float64 it is what the finite-difference checks differentiate; in float32 it is a
  * debugging view of the training step.
  */
-import { GraphBuilder, type FloatType, type Val } from '../onnx/graph-builder.js';
+import { GraphBuilder, type FloatType, type Val } from '../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../schemas/train.js';
 import type { StepInputs } from './variants/types.js';
 import { variantFor } from './variants/index.js';

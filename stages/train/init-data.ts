@@ -4,8 +4,8 @@
  * the Weiszfeld iteration as in Bricken et al. 2023, or mean), both from a token sample that
  * is cast to float32 inside an onnxruntime graph.
  */
-import { GraphBuilder } from '../onnx/graph-builder.js';
-import { createSession, Tensor } from '../onnx/backend.js';
+import { GraphBuilder } from '../../lib/onnx/graph-builder.js';
+import { createSession, Tensor } from '../../lib/onnx/backend.js';
 import type { TrainConfig } from '../../schemas/train.js';
 import { BatchStream, type TrainData } from './batches.js';
 

@@ -12,7 +12,7 @@
  */
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileExists, writeFileAtomic } from '../core/atomic-fs.js';
+import { fileExists, writeFileAtomic } from '../../lib/core/atomic-fs.js';
 
 export const METRICS_FILE = 'metrics.jsonl';
 

@@ -1,7 +1,7 @@
 /**
  * The in-graph update after the backward: decoder-direction projection, global-norm clipping,
  * Adam, decoder renormalisation. Order and formulas follow torch so one step matches the
- * PyTorch reference (infra/python/reference_train.py):
+ * PyTorch reference (infra/dev/python/reference_train.py):
  *   1. unit-norm decoder: g_i <- g_i - (g_i . w_i) w_i (the part of the gradient that would only
  *      change a row's norm; SAELens remove_gradient_parallel_to_decoder_directions);
  *   2. clipping as torch.nn.utils.clip_grad_norm_: g <- g * min(1, c / (||g||_2 + 1e-6));
@@ -9,7 +9,7 @@
  *      p <- p - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps), with bc_i = 1 - b_i^t;
  *   4. unit-norm decoder: w_i <- w_i / ||w_i||.
  */
-import type { GraphBuilder, Val } from '../onnx/graph-builder.js';
+import type { GraphBuilder, Val } from '../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../schemas/train.js';
 
 export interface OptimizerInputs {

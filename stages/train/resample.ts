@@ -18,8 +18,8 @@
  *   r = x - xhat, encoder column resampleEncoderScale * (mean alive encoder norm) * r/||r||,
  *   b_enc_i = 0, and its Adam moments and dead-latent counter reset.
  */
-import { GraphBuilder } from '../onnx/graph-builder.js';
-import { createSession, Tensor } from '../onnx/backend.js';
+import { GraphBuilder } from '../../lib/onnx/graph-builder.js';
+import { createSession, Tensor } from '../../lib/onnx/backend.js';
 import type { AtrConfig } from '../../schemas/train.js';
 import type { Prng } from './prng.js';
 import type { TrainState } from './step-runner.js';

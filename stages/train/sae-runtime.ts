@@ -4,9 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSession, Tensor, type Device, type InferenceSession } from '../onnx/backend.js';
-import { badInput } from '../core/errors.js';
-import { fileExists } from '../core/atomic-fs.js';
+import { createSession, Tensor, type Device, type InferenceSession } from '../../lib/onnx/backend.js';
+import { badInput } from '../../lib/core/errors.js';
+import { fileExists } from '../../lib/core/atomic-fs.js';
 import { architectureWeights, buildForwardGraph, SAE_ARCHITECTURES, type SaeArchitecture } from './forward-graph.js';
 import { readSafetensors } from './safetensors.js';
 

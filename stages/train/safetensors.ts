@@ -4,8 +4,8 @@
  * written and read (what this project exports); other dtypes are rejected with their names.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../core/atomic-fs.js';
-import { badInput } from '../core/errors.js';
+import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
+import { badInput } from '../../lib/core/errors.js';
 
 export interface NamedTensor {
   data: Float32Array;

@@ -10,7 +10,7 @@
  * Outputs: next:<same names>, acc:fired [n], acc:tokens [], atr: acc:actSum, acc:actSqSum [n],
  *          metrics [M, metricNames.length].
  */
-import { GraphBuilder, type ElemType, type Val } from '../onnx/graph-builder.js';
+import { GraphBuilder, type ElemType, type Val } from '../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../schemas/train.js';
 import { buildOptimizer } from './optimizer-graph.js';
 import { variantFor } from './variants/index.js';

@@ -3,7 +3,7 @@
  * lives in plain Float32Arrays (what checkpoints save); each run feeds them zero-copy and takes
  * the run's outputs as the new state.
  */
-import { createSession, Tensor, type Device, type InferenceSession } from '../onnx/backend.js';
+import { createSession, Tensor, type Device, type InferenceSession } from '../../lib/onnx/backend.js';
 import type { TrainConfig } from '../../schemas/train.js';
 import { buildStepGraph, type StepGraph, type StepGraphDims } from './step-graph.js';
 import type { ParamSpec } from './variants/types.js';

@@ -13,9 +13,9 @@
 import { mkdir } from 'node:fs/promises';
 import type { ActivationTable } from '../../schemas/activation-shard.js';
 import type { TrainConfig } from '../../schemas/train.js';
-import type { Device } from '../onnx/backend.js';
-import { throwIfAborted, type StageContext } from '../core/context.js';
-import { badInput } from '../core/errors.js';
+import type { Device } from '../../lib/onnx/backend.js';
+import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
+import { badInput } from '../../lib/core/errors.js';
 import { BatchStream, longestWindow, tablesAsData, type BatchBuffers, type TrainData } from './batches.js';
 import { exportSae } from './export-sae.js';
 import { appendMetrics, readMetrics, truncateMetrics, type MetricsLine } from './metrics-log.js';

@@ -4,8 +4,8 @@
  * PRNG state, data cursor, the atr statistics window, the normalisation scale.
  */
 import type { TrainConfig } from '../../schemas/train.js';
-import { canonicalJson, sha256Hex } from '../core/atomic-fs.js';
-import { TsaeError } from '../core/errors.js';
+import { canonicalJson, sha256Hex } from '../../lib/core/atomic-fs.js';
+import { TsaeError } from '../../lib/core/errors.js';
 import type { DataCursor, TrainData } from './batches.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { initialDecoderBias, normalisationScale, sampleTokens } from './init-data.js';

@@ -1,4 +1,4 @@
-import { projectPath } from '../../stages/core/package-root.js';
+import { projectPath } from '../../lib/core/package-root.js';
 
 /** A committed fixture file under test/fixtures. */
 export function fixturePath(...segments: string[]): string {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
-import { projectPath } from '../../stages/core/package-root.js';
+import { projectPath } from '../../lib/core/package-root.js';
 
 export interface TestEnvironment {
   address: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { DEFAULT_ADDRESS, targetFromEnv, workflowUiUrl } from '../../infra/temporal/connection.js';
 import { z } from 'zod';
 import { RunSpecBase } from '../../schemas/run-spec.js';
-import { TsaeError } from '../../stages/core/errors.js';
+import { TsaeError } from '../../lib/core/errors.js';
 
 test('defaults: the local dev server on 127.0.0.1, no TLS, no key', () => {
   const target = targetFromEnv({}, {});

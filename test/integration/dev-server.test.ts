@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { portOpen } from '../../infra/temporal/dev-server.js';
-import { projectPath } from '../../stages/core/package-root.js';
+import { projectPath } from '../../lib/core/package-root.js';
 import { waitFor } from '../helpers/temporal-env.js';
 
 test('tsae dev serves the Web UI at 127.0.0.1:8233 and stops cleanly on SIGINT', { timeout: 120_000 }, async (t) => {

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineResult } from '../../schemas/pipeline.js';
-import { ArtifactStore } from '../../stages/artifacts/store.js';
+import { ArtifactStore } from '../../lib/artifacts/store.js';
 import { artifactChecksums } from '../helpers/artifact-checksums.js';
 import { runCli, startTestEnvironment, startWorkerProcess, waitFor, type TestEnvironment, type WorkerProcess } from '../helpers/temporal-env.js';
 

@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import type { PipelineResult } from '../../schemas/pipeline.js';
-import { workflowsPath } from '../../infra/worker.js';
+import { workflowsPath } from '../../infra/worker/worker.js';
 import { TsaeStatusKey } from '../../workflows/search-attributes.js';
 import type { ReportMetricsJson } from '../../stages/report/metrics-files.js';
 import { assertReportRenders } from '../helpers/report-browser.js';

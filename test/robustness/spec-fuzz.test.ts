@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import YAML from 'yaml';
 import { PRESETS } from '../../schemas/presets.js';
-import { parseSpecText, SpecError } from '../../stages/pipeline/load-spec.js';
+import { parseSpecText, SpecError } from '../../lib/spec/load-spec.js';
 
 /** mulberry32: a tiny seeded PRNG, so failures reproduce. */
 function prng(seed: number): () => number {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { specReference } from '../../infra/docs/gen-spec-reference.js';
-import { projectPath } from '../../stages/core/package-root.js';
+import { specReference } from '../../infra/dev/docs/gen-spec-reference.js';
+import { projectPath } from '../../lib/core/package-root.js';
 
-test('docs/run-spec.md is generated from the current schemas (run `npx tsx infra/docs/gen-spec-reference.ts`)', () => {
+test('docs/run-spec.md is generated from the current schemas (run `npx tsx infra/dev/docs/gen-spec-reference.ts`)', () => {
   assert.equal(readFileSync(projectPath('docs', 'run-spec.md'), 'utf8'), specReference());
 });

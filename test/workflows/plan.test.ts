@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { budgetsMet, planExtraction } from '../../workflows/plan.js';
-import { presetSpec } from '../../stages/pipeline/resolve-spec.js';
+import { presetSpec } from '../../lib/spec/resolve-spec.js';
 import type { StageResult, TokenShardSummary } from '../../schemas/pipeline.js';
 
 function shard(key: string, trainRows: number, testRows: number, tokensPerRow = 100): StageResult<TokenShardSummary> {

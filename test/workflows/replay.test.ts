@@ -1,6 +1,6 @@
 /**
  * Replays recorded workflow histories (test/fixtures/histories, made by
- * infra/fixtures/record-histories.ts) against the current workflow code: a change that would
+ * infra/dev/fixtures/record-histories.ts) against the current workflow code: a change that would
  * break running workflows (non-determinism) fails here.
  */
 import { test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
-import { workflowsPath } from '../../infra/worker.js';
+import { workflowsPath } from '../../infra/worker/worker.js';
 import { fixturePath } from '../helpers/paths.js';
 
 const files = readdirSync(fixturePath('histories')).filter((f) => f.endsWith('.json'));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { projectPath } from '../../stages/core/package-root.js';
+import { projectPath } from '../../lib/core/package-root.js';
 
 /** Workflow code runs in Temporal's deterministic sandbox: only these packages may be imported at runtime. */
 const ALLOWED_PACKAGES = ['@temporalio/workflow', '@temporalio/common'];

@@ -1,5 +1,5 @@
-import { throwIfAborted, type StageContext } from '../../core/context.js';
-import { contentKey, ContentMemo } from '../../core/memo.js';
+import { throwIfAborted, type StageContext } from '../../../lib/core/context.js';
+import { contentKey, ContentMemo } from '../../../lib/core/memo.js';
 import { binaryScores, mean, sampleStd } from '../classification-metrics.js';
 import { csrFromDense } from '../design-matrix.js';
 import type { SaeForEval } from '../interfaces.js';

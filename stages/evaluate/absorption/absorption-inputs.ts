@@ -1,4 +1,4 @@
-import type { StageContext } from '../../core/context.js';
+import type { StageContext } from '../../../lib/core/context.js';
 import type { EvalTokenizer, Splicer } from '../interfaces.js';
 import { createRng, sampleWithoutReplacement } from '../random.js';
 import type { AbsorptionInputs } from './absorption-core.js';

@@ -1,5 +1,5 @@
-import { throwIfAborted, type StageContext } from '../../core/context.js';
-import { badInput } from '../../core/errors.js';
+import { throwIfAborted, type StageContext } from '../../../lib/core/context.js';
+import { badInput } from '../../../lib/core/errors.js';
 import type { EvalTokenizer, Splicer } from '../interfaces.js';
 
 /**

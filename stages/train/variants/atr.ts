@@ -35,9 +35,9 @@
  * The coefficients adapt every step inside the graph, so they do not depend on stepsPerRun;
  * lambda_t and alpha_t are logged per step (metrics.jsonl lambda_t, alpha_t) and checkpointed.
  */
-import type { Val } from '../../onnx/graph-builder.js';
+import type { Val } from '../../../lib/onnx/graph-builder.js';
 import type { AtrConfig } from '../../../schemas/train.js';
-import { badConfig } from '../../core/errors.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { reluStep, sharedInit, sharedParams } from './standard.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 

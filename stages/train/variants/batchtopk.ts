@@ -6,8 +6,8 @@
  * bias-corrected EMA (decay thresholdDecay) so short runs get a plain mean; the export writes it
  * as a per-latent `threshold` with SAELens architecture 'jumprelu' (what SAELens itself does).
  */
-import type { Val } from '../../onnx/graph-builder.js';
-import { badConfig } from '../../core/errors.js';
+import type { Val } from '../../../lib/onnx/graph-builder.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { encodeAffine } from './common.js';
 import { flatCode } from './sparse.js';
 import { sharedInit, sharedParams } from './standard.js';

@@ -5,7 +5,7 @@
  * Loss convention for every variant: mse = (1/N) sum_t ||xhat_t - x_t||^2 (summed over d_in,
  * averaged over the N tokens in the loss), so all penalty coefficients are per token.
  */
-import type { GraphBuilder, Val } from '../../onnx/graph-builder.js';
+import type { GraphBuilder, Val } from '../../../lib/onnx/graph-builder.js';
 import type { Prng } from '../prng.js';
 
 /**

@@ -9,7 +9,7 @@
  * The gate's Heaviside passes no gradient; the gate path learns through the L1 and auxiliary
  * terms, whose decoder copy is frozen (sg = stop-gradient), as in the paper and SAELens.
  */
-import { badConfig } from '../../core/errors.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { columnSums, encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit, weightTimesVector } from './common.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 

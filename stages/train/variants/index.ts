@@ -1,7 +1,7 @@
 /** The variant registry: the trainer looks variants up by name and imports none of them itself. */
 import type { TrainVariant } from '../../../schemas/train.js';
 import { TRAIN_VARIANTS } from '../../../schemas/train.js';
-import { badConfig } from '../../core/errors.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { atrVariant } from './atr.js';
 import { batchTopKVariant } from './batchtopk.js';
 import { gatedVariant } from './gated.js';

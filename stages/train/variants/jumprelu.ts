@@ -13,9 +13,9 @@
  * S(u) = clip(u / eps + 1/2, 0, 1) around the current point; in 'fd' mode the graph adds that
  * surrogate (zero-valued at the current point) so finite differences can check the estimator.
  */
-import type { Val } from '../../onnx/graph-builder.js';
+import type { Val } from '../../../lib/onnx/graph-builder.js';
 import type { JumpReluConfig } from '../../../schemas/train.js';
-import { badConfig } from '../../core/errors.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { columnSums, encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss } from './common.js';
 import { sharedInit, sharedParams } from './standard.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';

@@ -7,7 +7,7 @@
  * sums with 2 threads), and a scatter-add would also make results depend on thread timing,
  * breaking exact resume. Scatters here never write one element twice.
  */
-import type { GraphBuilder, Val } from '../../onnx/graph-builder.js';
+import type { GraphBuilder, Val } from '../../../lib/onnx/graph-builder.js';
 import type { StepInputs } from './types.js';
 import { columnSums, positive } from './common.js';
 

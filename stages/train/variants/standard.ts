@@ -7,7 +7,7 @@
  *
  * The ReLU family's forward and backward live here; atr reuses them with token and pair masks.
  */
-import type { Val } from '../../onnx/graph-builder.js';
+import type { Val } from '../../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../../schemas/train.js';
 import type { Prng } from '../prng.js';
 import { encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit } from './common.js';

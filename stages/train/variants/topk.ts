@@ -7,8 +7,8 @@
  * The selection is piecewise constant, so the gradient flows through the k kept entries only
  * (exact almost everywhere, which the finite-difference test confirms).
  */
-import type { Val } from '../../onnx/graph-builder.js';
-import { badConfig } from '../../core/errors.js';
+import type { Val } from '../../../lib/onnx/graph-builder.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { encodeAffine, encoderBackward, meanL0, mseLoss } from './common.js';
 import { rowTopKCode, withAuxK, type GradientTail, type SparseCode } from './sparse.js';
 import { sharedInit, sharedParams } from './standard.js';

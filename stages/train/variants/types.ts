@@ -1,4 +1,4 @@
-import type { GraphBuilder, Val } from '../../onnx/graph-builder.js';
+import type { GraphBuilder, Val } from '../../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../../schemas/train.js';
 import type { Prng } from '../prng.js';
 

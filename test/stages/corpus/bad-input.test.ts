@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TsaeError } from '../../../stages/core/errors.js';
+import { TsaeError } from '../../../lib/core/errors.js';
 import type { CorpusRecord } from '../../../stages/corpus/corpus-record.js';
 import { readJsonlRecords } from '../../../stages/corpus/read-jsonl.js';
 import { SkipLog } from '../../../stages/corpus/skip-log.js';

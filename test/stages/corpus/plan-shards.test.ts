@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TsaeError } from '../../../stages/core/errors.js';
+import { TsaeError } from '../../../lib/core/errors.js';
 import { globToRegExp, listCorpusFiles } from '../../../stages/corpus/list-files.js';
 import { planCorpusShards } from '../../../stages/corpus/plan-shards.js';
 import { readShardRecords } from '../../../stages/corpus/read-corpus.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { computeSaeAbsorption, fitGroundTruth, type AbsorptionInputs, type AbsorptionSettings } from '../../../stages/evaluate/absorption/absorption-core.js';
 import { SAEBENCH_ABSORPTION_THRESHOLDS, scoreWord } from '../../../stages/evaluate/absorption/absorption-scores.js';
 import { createPlainReluSae } from '../../../stages/evaluate/plain-relu-sae.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { activationRows } from '../../../stages/evaluate/activation-windows.js';
 import { CoreMetricsAccumulator } from '../../../stages/evaluate/core-metrics.js';
 import type { SaeForEval } from '../../../stages/evaluate/interfaces.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { AbsorptionEvalOutput, CoreEvalOutput, EvalOptions, SparseProbingEvalOutput, TemporalEvalOutput } from '../../../schemas/eval.js';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { alphaWords, createIclPrompt, firstLetterIndex } from '../../../stages/evaluate/absorption/words.js';
 import { promptResiduals } from '../../../stages/evaluate/absorption/word-activations.js';
 import { evaluateSae } from '../../../stages/evaluate/evaluate-sae.js';

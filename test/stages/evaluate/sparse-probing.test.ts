@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { silentLogger } from '../../../stages/core/logger.js';
+import { silentLogger } from '../../../lib/core/logger.js';
 import { createPlainReluSae } from '../../../stages/evaluate/plain-relu-sae.js';
 import { csrFromDense } from '../../../stages/evaluate/design-matrix.js';
 import { loadLabelledTextFile, parseCsv, splitProbeDatasets } from '../../../stages/evaluate/probe-datasets.js';

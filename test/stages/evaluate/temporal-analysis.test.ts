@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { createPlainReluSae } from '../../../stages/evaluate/plain-relu-sae.js';
 import { leavesOrder } from '../../../stages/evaluate/hierarchical-clustering.js';
 import { createRng } from '../../../stages/evaluate/random.js';

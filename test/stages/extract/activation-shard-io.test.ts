@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { projectPath } from '../../../stages/core/package-root.js';
+import { projectPath } from '../../../lib/core/package-root.js';
 import { readActivationShard, writeActivationShard, type ActivationShardData } from '../../../stages/extract/activation-shard-io.js';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../../helpers/paths.js';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { extractActivations, type ExtractInput } from '../../../stages/extract/extract.js';
 import { readActivationShard } from '../../../stages/extract/activation-shard-io.js';
 import { halfToFloat } from '../../../stages/extract/scale.js';

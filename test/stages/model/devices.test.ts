@@ -4,10 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../../helpers/paths.js';
-import { TsaeError } from '../../../stages/core/errors.js';
+import { TsaeError } from '../../../lib/core/errors.js';
 import { loadModelFolder } from '../../../stages/model/model-folder.js';
 import { createPrefixRunner } from '../../../stages/model/prefix-runner.js';
-import { availableDevices } from '../../../stages/onnx/backend.js';
+import { availableDevices } from '../../../lib/onnx/backend.js';
 
 test('a missing provider fails with DEVICE_UNAVAILABLE, the available devices and the CUDA how-to', async (t) => {
   if (availableDevices().includes('cuda')) return t.skip('this machine has the CUDA provider');

@@ -5,7 +5,7 @@ import { loadModelFolder } from '../../../stages/model/model-folder.js';
 import { loadGraph } from '../../../stages/model/prefix-runner.js';
 import { buildPrefixGraph, buildSuffixGraph, extractSubgraph } from '../../../stages/model/split-graph.js';
 import { rewriteReciprocalMul, rewriteTanhGelu } from '../../../stages/model/graph-rewrite.js';
-import { OnnxDataType } from '../../../stages/onnx/onnx-proto.js';
+import { OnnxDataType } from '../../../lib/onnx/onnx-proto.js';
 
 const ops = (model: any) => model.graph.node.map((n: any) => n.op_type) as string[];
 const count = (list: string[], op: string) => list.filter((o) => o === op).length;

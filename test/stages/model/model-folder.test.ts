@@ -4,7 +4,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../../helpers/paths.js';
-import { TsaeError } from '../../../stages/core/errors.js';
+import { TsaeError } from '../../../lib/core/errors.js';
 import { hookName, loadModelFolder, modelHash } from '../../../stages/model/model-folder.js';
 import { defaultModelName } from '../../../stages/model/prepare-model.js';
 import { residualTensor } from '../../../stages/model/split-graph.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TsaeError } from '../../../stages/core/errors.js';
+import { TsaeError } from '../../../lib/core/errors.js';
 import { countMarks, downsample, renderChart } from '../../../stages/report/charts.js';
 import { figure1Spec, FIGURE_1_MAX_LEAVES } from '../../../stages/report/figure-temporal.js';
 import { densityHistogram, figure2Spec, lossTerms, trainingCurvesSpec } from '../../../stages/report/figures.js';
 import { buildMetricRows } from '../../../stages/report/metric-catalog.js';
-import { seededRandom, temporalAnalysis } from '../../../stages/report/synthetic-input.js';
+import { seededRandom, temporalAnalysis } from '../../helpers/synthetic-report-input.js';
 import { VariantReport } from '../../../schemas/report.js';
 
 test('Vega-Lite compiles to SVG in Node, one drawn mark per datum', async () => {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ActivationTable } from '../../../schemas/activation-shard.js';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { halfToFloat, readRows } from '../../../stages/report/activation-rows.js';
 import { collectFeatureBrowserData, FeatureBrowserAccumulator, type FeatureBrowserOptions } from '../../../stages/report/feature-browser-data.js';
 import { logitEffectsReference } from '../../../stages/report/logit-effects.js';
-import { seededRandom, syntheticEncoder, syntheticTable } from '../../../stages/report/synthetic-input.js';
+import { seededRandom, syntheticEncoder, syntheticTable } from '../../helpers/synthetic-report-input.js';
 
 const D_IN = 6;
 const D_SAE = 16;

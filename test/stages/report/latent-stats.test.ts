@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LatentStats, type ChunkWindows } from '../../../stages/report/latent-stats.js';
-import { seededRandom } from '../../../stages/report/synthetic-input.js';
+import { seededRandom } from '../../helpers/synthetic-report-input.js';
 
 /** Sparse non-negative activations [rows, d] with a wide range of scales per latent. */
 function randomActs(rows: number, d: number, seed: number): Float32Array {

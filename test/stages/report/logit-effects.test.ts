@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { logitEffects, logitEffectsReference } from '../../../stages/report/logit-effects.js';
-import { seededRandom } from '../../../stages/report/synthetic-input.js';
+import { seededRandom } from '../../helpers/synthetic-report-input.js';
 
 test('onnxruntime logit effects equal the plain-loop reference (ids exactly, values to 1e-4)', async () => {
   const rand = seededRandom(21);

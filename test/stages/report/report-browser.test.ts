@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { writeReport } from '../../../stages/report/render-report.js';
 import { assertReportRenders } from '../../helpers/report-browser.js';
 import { loadReportFixture } from './report-fixture.js';

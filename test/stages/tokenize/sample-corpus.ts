@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { DEMO_SOURCES } from '../../../stages/corpus/demo/sources.js';
-import { projectPath } from '../../../stages/core/package-root.js';
+import { projectPath } from '../../../lib/core/package-root.js';
 
 const zstd = createRequire(import.meta.url)('zstd-napi') as { compress(data: Uint8Array): Buffer };
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenRow } from '../../../schemas/token-shard.js';
-import { projectPath } from '../../../stages/core/package-root.js';
+import { projectPath } from '../../../lib/core/package-root.js';
 import { countTokenRows, encodeTokenShard, readTokenShard, writeTokenShard } from '../../../stages/tokenize/token-shard.js';
 
 const scratchRoot = await mkdtemp(join(tmpdir(), 'tsae-test-'));

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenRow } from '../../../schemas/token-shard.js';
-import { defaultStageContext, type StageProgress } from '../../../stages/core/context.js';
-import { TsaeError } from '../../../stages/core/errors.js';
+import { defaultStageContext, type StageProgress } from '../../../lib/core/context.js';
+import { TsaeError } from '../../../lib/core/errors.js';
 import { planCorpusShards } from '../../../stages/corpus/plan-shards.js';
 import { assignSplit } from '../../../stages/tokenize/assign-split.js';
 import { loadTokenizer, type TextTokenizer } from '../../../stages/tokenize/load-tokenizer.js';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TsaeError } from '../../../stages/core/errors.js';
-import { sha256Hex } from '../../../stages/core/atomic-fs.js';
+import { TsaeError } from '../../../lib/core/errors.js';
+import { sha256Hex } from '../../../lib/core/atomic-fs.js';
 import { loadTokenizer, tokenizerFolder } from '../../../stages/tokenize/load-tokenizer.js';
 import { fixturePath } from '../../helpers/paths.js';
 

@@ -9,7 +9,7 @@ import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainConfig, TRAIN_VARIANTS } from '../../../schemas/train.js';
-import { createSession, Tensor } from '../../../stages/onnx/backend.js';
+import { createSession, Tensor } from '../../../lib/onnx/backend.js';
 import { exportSae } from '../../../stages/train/export-sae.js';
 import { loadSae } from '../../../stages/train/sae-runtime.js';
 import { readSafetensors } from '../../../stages/train/safetensors.js';

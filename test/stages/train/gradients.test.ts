@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSession, Tensor } from '../../../stages/onnx/backend.js';
+import { createSession, Tensor } from '../../../lib/onnx/backend.js';
 import { buildGradientGraph } from '../../../stages/train/gradient-graph.js';
 import { TRAIN_VARIANTS } from '../../../schemas/train.js';
 import { DIMS, fdConfig, randomProblem } from './fd-helpers.js';

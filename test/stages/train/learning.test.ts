@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainConfig, TRAIN_VARIANTS, type TrainConfigInput } from '../../../schemas/train.js';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { trainSae } from '../../../stages/train/train-sae.js';
 import { loadSae } from '../../../stages/train/sae-runtime.js';
 import { recoveredFraction, syntheticDictionary, syntheticTable } from './synthetic.js';

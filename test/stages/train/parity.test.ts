@@ -1,6 +1,6 @@
 /**
  * One training step of every variant equals the independent PyTorch implementation
- * (infra/python/reference_train.py, fixtures in test/fixtures/train/): raw gradients and loss
+ * (infra/dev/python/reference_train.py, fixtures in test/fixtures/train/): raw gradients and loss
  * terms from the float32 gradient graph, and parameters, Adam moments, variant state, dead-latent
  * counters and metrics after the full step graph (projection, clipping, Adam, renormalisation).
  * Tolerance: normwise relative error max|ours - ref| / max|ref| <= 1e-5 per tensor.
@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixturePath } from '../../helpers/paths.js';
 import { TrainConfig, TRAIN_VARIANTS } from '../../../schemas/train.js';
-import { createSession, Tensor } from '../../../stages/onnx/backend.js';
+import { createSession, Tensor } from '../../../lib/onnx/backend.js';
 import { buildGradientGraph } from '../../../stages/train/gradient-graph.js';
 import { StepRunner, type TrainState } from '../../../stages/train/step-runner.js';
 import { scheduleTable } from '../../../stages/train/schedule.js';

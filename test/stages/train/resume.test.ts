@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainConfig, type TrainConfigInput } from '../../../schemas/train.js';
-import { defaultStageContext } from '../../../stages/core/context.js';
+import { defaultStageContext } from '../../../lib/core/context.js';
 import { trainSae } from '../../../stages/train/train-sae.js';
 import { readMetrics } from '../../../stages/train/metrics-log.js';
 import { syntheticTable } from './synthetic.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fixturePath } from '../../../helpers/paths.js';
 
-/** A fixture group written by infra/python/make_eval_reference.py. */
+/** A fixture group written by infra/dev/python/make_eval_reference.py. */
 export interface EvalFixture {
   tensors: Record<string, { data: Float32Array | Int32Array; shape: number[] }>;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

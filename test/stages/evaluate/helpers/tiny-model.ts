@@ -3,7 +3,7 @@ import type { Splicer } from '../../../../stages/evaluate/interfaces.js';
 import { matmul } from '../../../../stages/evaluate/plain-relu-sae.js';
 
 /**
- * The fixture's tiny causal model in plain JS (infra/python/eval_reference_core.py TinyModel):
+ * The fixture's tiny causal model in plain JS (infra/dev/python/eval_reference_core.py TinyModel):
  *   resid_t  = E[tok_t] + P[t] + mean_{s<=t} E[tok_s]          (the "prefix", up to the hook)
  *   logits_t = (h_t + 0.5 mean_{s<=t} h_s) W_U + b_U           (the "suffix" after the hook)
  */

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { DEVICES, type Device } from '../../../lib/onnx/backend.js';
+import { startDevServer } from '../../temporal/dev-server.js';
+import { abortOnSignals, globalOptions, loggerOf, parseIntOption, targetOf, type GlobalOptions } from './common.js';
+
+export interface DevOptions {
+  ip: string;
+  port: number;
+  uiPort: number;
+  headless: boolean;
+  worker: boolean;
+  device: Device;
+  concurrency: number;
+}
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('Start (or reuse) the local Temporal dev server with its Web UI, plus a worker; Ctrl-C stops both')
+    .option('--ip <ip>', 'interface the server and UI bind to', '127.0.0.1')
+    .option('--port <port>', 'gRPC frontend port', parseIntOption('port', 1), 7233)
+    .option('--ui-port <port>', 'Web UI port', parseIntOption('ui-port', 1), 8233)
+    .option('--headless', 'no Web UI', false)
+    .option('--no-worker', 'start only the server')
+    .addOption(new Option('--device <device>', 'device of the embedded worker').choices([...DEVICES]).default('cpu'))
+    .option('--concurrency <n>', 'activities at once in the embedded worker', parseIntOption('concurrency', 1), 1)
+    .action(async (options: DevOptions, command: Command) => runDev(globalOptions(command), options));
+}
+
+export async function runDev(global: GlobalOptions, options: DevOptions): Promise<void> {
+  const log = loggerOf(global, { component: 'dev' });
+  const controller = new AbortController();
+  const release = abortOnSignals(controller);
+  const server = await startDevServer({
+    ip: options.ip,
+    port: options.port,
+    uiPort: options.headless ? null : options.uiPort,
+    dbFile: join(global.dataDir, 'temporal', 'dev-server.sqlite'),
+    logFile: join(global.dataDir, 'temporal', 'dev-server.log'),
+    namespace: global.namespace ?? 'default',
+  });
+  log.info(server.reused ? 'reusing running Temporal server' : 'Temporal dev server started', { address: server.address, ui: server.uiUrl });
+  process.stderr.write(`Temporal at ${server.address}${server.uiUrl ? `, Web UI at ${server.uiUrl}` : ''}. Ctrl-C to stop.\n`);
+  try {
+    if (options.worker) {
+      await (await import('../../worker/worker.js')).runWorkers({
+        target: { ...targetOf(global), address: server.address },
+        dataDir: global.dataDir,
+        queues: options.device === 'cpu' ? ['cpu'] : ['cpu', 'gpu'],
+        device: options.device,
+        concurrency: options.concurrency,
+        log,
+        signal: controller.signal,
+      });
+    } else {
+      await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
+    }
+  } finally {
+    release();
+    await server.stop();
+    log.info('stopped');
+  }
+}

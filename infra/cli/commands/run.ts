@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import type { Command } from 'commander';
+import { Client } from '@temporalio/client';
+import type { RunSpec } from '../../../schemas/run-spec.js';
+import { variantLabel } from '../../../schemas/run-spec.js';
+import { parseSetOptions, presetSpec, specFromFile } from '../../../lib/spec/resolve-spec.js';
+import { TsaePresetKey, TsaeModelKey, TsaeLayerKey, TsaeVariantsKey, TsaeStatusKey } from '../../../workflows/search-attributes.js';
+import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../../../workflows/shared.js';
+import { connectClient, workflowUiUrl } from '../../temporal/connection.js';
+import { watchRun } from '../watch.js';
+import { globalOptions, printResult, targetOf, UsageError, type GlobalOptions } from './common.js';
+
+interface RunOptions {
+  preset?: string;
+  set: string[];
+  watch: boolean;
+  id?: string;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('Validate a run spec (YAML file or --preset) and start the pipeline; prints the workflow id and the Web UI link')
+    .argument('[spec]', 'run spec file (YAML or JSON)')
+    .option('--preset <name>', 'built-in spec: paper, demo or smoke')
+    .option('--set <key=value>', 'override a spec field, e.g. --set tokens.train=100000 (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--watch', 'follow progress until the run ends (progress bars on a terminal, JSON lines otherwise)', false)
+    .option('--id <workflowId>', 'workflow id to use (default: <name>-<time>-<random>)')
+    .addHelpText('after', '\nExamples:\n  tsae run --preset demo --watch\n  tsae run my-spec.yaml --set seed=1\n')
+    .action(async (specPath: string | undefined, options: RunOptions, command: Command) => {
+      const global = globalOptions(command);
+      const spec = await resolveSpec(specPath, options);
+      const { workflowId, status } = await startPipeline(global, spec, options);
+      if (status && status !== 'completed') process.exitCode = 1;
+      void workflowId;
+    });
+}
+
+export async function resolveSpec(specPath: string | undefined, options: Pick<RunOptions, 'preset' | 'set'>): Promise<RunSpec> {
+  if (Boolean(specPath) === Boolean(options.preset)) throw new UsageError('give either a spec file or --preset NAME (not both)');
+  const overrides = parseSetOptions(options.set);
+  return specPath ? specFromFile(specPath, overrides) : presetSpec(options.preset!, overrides);
+}
+
+/** Starts the pipeline workflow; with `watch`, follows it and returns its final status. */
+export async function startPipeline(global: GlobalOptions, spec: RunSpec, options: Pick<RunOptions, 'watch' | 'id'> & { signal?: AbortSignal }) {
+  const target = targetOf(global);
+  const connection = await connectClient(target);
+  try {
+    const client = new Client({ connection, namespace: target.namespace });
+    const workflowId = options.id ?? defaultWorkflowId(spec);
+    await client.workflow.start('pipelineWorkflow', {
+      taskQueue: TASK_QUEUES.cpu,
+      workflowId,
+      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+      args: [{ spec }],
+      memo: { spec: spec.name, preset: spec.preset ?? null, status: 'running' },
+      typedSearchAttributes: [
+        { key: TsaeModelKey, value: spec.model.source },
+        { key: TsaeLayerKey, value: spec.model.layer },
+        { key: TsaeVariantsKey, value: spec.sae.variants.map(variantLabel) },
+        { key: TsaePresetKey, value: spec.preset ?? 'custom' },
+        { key: TsaeStatusKey, value: 'running' },
+      ],
+    });
+    const ui = workflowUiUrl(target, workflowId);
+    printResult({ ...global, json: global.json }, { event: 'started', workflowId, ui }, () => `Started ${workflowId}\nWeb UI: ${ui}`);
+    if (!options.watch) return { workflowId, status: null };
+    const snapshot = await watchRun(client, workflowId, { tty: Boolean(process.stdout.isTTY) && !global.json, signal: options.signal });
+    printResult(global, { event: 'finished', workflowId, status: snapshot.status }, () => `${workflowId}: ${snapshot.status}`);
+    return { workflowId, status: snapshot.status };
+  } finally {
+    await connection.close();
+  }
+}
+
+export function defaultWorkflowId(spec: RunSpec, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `${spec.name}-${stamp}-${randomBytes(2).toString('hex')}`;
+}
