@@ -1,34 +1,19 @@
 /**
- * All activities, built once per worker with their dependencies (artifact store, data
- * directory, device, logger). Workflows import only the type of this factory.
+ * All activities: every stage of stages/registry.ts through the one adapter. Built once per
+ * worker with its dependencies; workflows import only the type `Activities`.
  */
-import type { ArtifactStore } from '../lib/artifacts/store.js';
-import type { Logger } from '../lib/core/logger.js';
-import type { Device } from '../lib/onnx/backend.js';
-import { createCorpusActivities } from './corpus.js';
-import { createEvaluateActivities } from './evaluate.js';
-import { createModelActivities } from './model.js';
-import { createReportActivities } from './report.js';
-import { createRunRecordActivities } from './run-records.js';
-import { createTrainActivities } from './train.js';
+import type { StageResult } from '../schemas/pipeline.js';
+import { STAGES } from '../stages/registry.js';
+import type { StageDefinition, StageInput, StageOutput } from '../lib/stage/stage-definition.js';
+import { stageActivity, type ActivityDeps } from './stage-activity.js';
 
-export interface WorkerDeps {
-  store: ArtifactStore;
-  dataDir: string;
-  /** Device this worker runs model and SAE compute on. */
-  device: Device;
-  log: Logger;
-  /** Test hook: a JSON file naming stages that must fail (see activities/run-stage.ts). */
-  faultsFile?: string;
-}
+type Stages = typeof STAGES;
 
-export function createActivities(deps: WorkerDeps) {
-  return {
-    ...createRunRecordActivities(deps),
-    ...createCorpusActivities(deps),
-    ...createModelActivities(deps),
-    ...createTrainActivities(deps),
-    ...createEvaluateActivities(deps),
-    ...createReportActivities(deps),
-  };
+/** The activity functions, typed from the stage definitions. */
+export type Activities = { [K in keyof Stages]: (input: StageInput<Stages[K]>) => Promise<StageResult<StageOutput<Stages[K]>>> };
+
+export type { ActivityDeps };
+
+export function createActivities(deps: ActivityDeps): Activities {
+  return Object.fromEntries(Object.entries(STAGES).map(([name, def]) => [name, stageActivity(name, def as StageDefinition, deps)])) as unknown as Activities;
 }

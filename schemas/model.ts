@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { DEVICES } from '../lib/core/devices.js';
 
-/** Execution providers onnxruntime-node can be asked for (lib/onnx/backend.ts DEVICES). */
-export const ModelDevice = z.enum(['cpu', 'cuda', 'webgpu']).describe('Execution provider: cpu (default), cuda or webgpu');
+/** Execution providers onnxruntime-node can be asked for. */
+export const ModelDevice = z.enum(DEVICES).describe('Execution provider: cpu (default), cuda or webgpu');
 export type ModelDevice = z.infer<typeof ModelDevice>;
 
 export const ActivationDtype = z

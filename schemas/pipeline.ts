@@ -5,6 +5,41 @@
 import type { ArtifactRef } from './manifest.js';
 export type { ArtifactRef };
 
+/**
+ * The run spec as activities receive it: a content-addressed JSON artifact written when the run
+ * starts, plus the identity of the data store it lives in (lib/artifacts/store-identity.ts).
+ */
+export interface SpecRef {
+  key: string;
+  path: string;
+  /** Identity of the run's data store: a worker with another store refuses the work. */
+  storeId: string;
+  /** The run's data directory as seen by the worker that started it (for error messages). */
+  dataDir: string;
+}
+
+/** The slice of the spec that workflow code needs to choose queues and timeouts. */
+export interface RunSettings {
+  device: 'cpu' | 'cuda' | 'webgpu';
+  heartbeatTimeoutSeconds: number;
+  awaitResumeHours?: number;
+  fanOutWindow: number;
+  fanOutBatch: number;
+}
+
+/** One entry of a plan artifact (a JSON array): fan-out passes the plan's reference and an index. */
+export interface PlanItemRef {
+  plan: ArtifactRef;
+  index: number;
+}
+
+/** A fan-out's result: a set artifact listing every unit's StageResult, and summed totals. */
+export interface SetSummary {
+  count: number;
+  /** Sums of the units' numeric totals (tokens, rows, skipped documents, ...). */
+  totals: Record<string, number>;
+}
+
 /** What every stage activity returns: where its artifact is and whether work was done. */
 export interface StageResult<S = unknown> {
   ref: ArtifactRef;
@@ -13,7 +48,7 @@ export interface StageResult<S = unknown> {
   cacheHit: boolean;
 }
 
-export type StageStatus = 'pending' | 'running' | 'done' | 'awaiting-resume' | 'cancelled';
+export type StageStatus = 'pending' | 'running' | 'done' | 'awaiting-resume' | 'failed' | 'cancelled';
 
 export interface StageState {
   name: string;
@@ -31,13 +66,19 @@ export interface PipelineProgress {
   runId: string;
   status: 'running' | 'awaiting-resume' | 'completed' | 'failed' | 'cancelled';
   stages: StageState[];
-  /** Child workflow ids per SAE variant. */
+  /** Running child workflows by label (SAE variants, fan-out batches). */
   children: Record<string, string>;
+  /** Fan-out phases and their unit counts ("extract train": 120 of 431 done). */
+  phases: Record<string, { done: number; total: number }>;
+  /** Stages of descendant workflows that wait for `tsae resume`, with their errors. */
+  awaiting: string[];
 }
 
 /** Input of the pipeline workflow: the validated spec (plain JSON) and nothing secret. */
 export interface PipelineInput {
   spec: import('./run-spec.js').RunSpec;
+  /** The root of the run's workflow tree when this pipeline is itself a child (a nightly run). */
+  rootId?: string;
 }
 
 /** A corpus ready for planning: the demo artifact's folder, or the user's path. */
@@ -78,13 +119,20 @@ export interface ExtractUnit {
 }
 
 export interface VariantInput {
-  spec: import('./run-spec.js').RunSpec;
+  spec: SpecRef;
+  /** The slice of the spec the workflow needs (queues, timeouts, families): the rest stays by reference. */
+  settings: RunSettings;
+  families: import('./eval.js').EvalFamily[];
   variantIndex: number;
+  label: string;
+  /** The run's root workflow (told when a stage here waits for a resume). */
+  rootId: string;
   model: StageResult<ModelSummary>;
   /** The prepared corpus (probing tasks read their labelled texts from it). */
   corpus: StageResult<CorpusSummary>;
-  trainShards: ArtifactRef[];
-  evalShards: ArtifactRef[];
+  /** Extraction sets of the training and held-out activations. */
+  trainSet: ArtifactRef;
+  evalSet: ArtifactRef;
 }
 
 export interface VariantResult {

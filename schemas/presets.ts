@@ -22,7 +22,9 @@ export const PRESETS = {
     device: 'cpu',
     model: { source: 'google/gemma-2-2b', layer: 12 },
     corpus: { source: 'data/pile-uncopyrighted/train', badInput: 'skip', limits: { maxDocChars: 1_000_000, maxTokensPerShard: 1_000_000 } },
-    tokenize: { tokenizer: 'gemma2', contextLength: 128, packing: 'pack' },
+    // The eval budget (4.1M tokens) needs a test split of about 30%: with the default 1% it would
+    // take some 410M tokens of corpus to hold out 4.1M.
+    tokenize: { tokenizer: 'gemma2', contextLength: 128, packing: 'pack', splits: { train: 0.7, val: 0.01, test: 0.29 } },
     tokens: { train: 10_000_000, eval: 4_096_000 },
     extract: { dtype: 'float16', batchSize: 32, rowsPerShard: 4096 },
     sae: { dSae: 65_536, variants: [...ALL_VARIANTS] },

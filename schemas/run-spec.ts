@@ -1,14 +1,15 @@
 import { z } from 'zod';
 import { CorpusConfig, TokenizeConfig } from './corpus.js';
 import { EvalOptions, EVAL_FAMILIES } from './eval.js';
+import { variantLabel } from './labels.js';
 import { TrainConfig } from './train.js';
+import { DEVICES } from '../lib/core/devices.js';
 
 /**
  * The run spec: everything that determines a pipeline run's artifacts. Parsed once at the edge
  * (CLI), then passed to the workflow as plain JSON. Stage-specific sections are refined by the
  * stage schemas; derived values come from pure functions in workflows/plan.ts.
  */
-export const DEVICE_NAMES = ['cpu', 'cuda', 'webgpu'] as const;
 export const VARIANT_NAMES = ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr'] as const;
 
 export const ModelSpec = z
@@ -92,8 +93,27 @@ export const EvaluateSpec = z
 
 export const TemporalSpec = z
   .object({
-    heartbeatTimeoutSeconds: z.number().int().min(5).default(30).describe('A compute activity with no heartbeat for this long is retried elsewhere'),
-    maxAttempts: z.number().int().min(1).default(3).describe('Activity attempts per stage before the run waits for `tsae resume`'),
+    heartbeatTimeoutSeconds: z.number().int().min(5).default(30).describe('A worker that sends no heartbeat for this long is presumed dead and its activity is retried elsewhere'),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .default(3)
+      .describe('Failed attempts of a stage before the run waits for `tsae resume` (bad input or config fails the run at once; infrastructure interruptions such as a worker shutdown are retried without counting)'),
+    stallSeconds: z.number().int().min(10).default(600).describe('A stage that reports no progress for this long is stopped and its attempt fails as STALLED'),
+    awaitResumeHours: z
+      .number()
+      .positive()
+      .optional()
+      .describe('How long a stage may wait for `tsae resume` before the run fails visibly (scheduled runs set it; default: wait indefinitely)'),
+    fanOutWindow: z.number().int().min(1).max(256).default(8).describe('Activities of one fan-out (tokenize, extract) in flight at once per batch workflow'),
+    fanOutBatch: z
+      .number()
+      .int()
+      .min(2)
+      .max(1000)
+      .default(200)
+      .describe('Units per batch workflow of a fan-out; larger plans become a tree of child workflows, so no history grows with the corpus'),
   })
   .strict();
 
@@ -102,7 +122,12 @@ export const RunSpecBase = z
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lowercase letters, digits and dashes, at most 41 characters').describe('Run name (prefix of the workflow id)'),
     preset: z.string().optional().describe('Preset the spec came from, if any (informational)'),
     seed: z.number().int().nonnegative().default(0).describe('Seed for every random choice (splits, shuffles, initialisation)'),
-    device: z.enum(DEVICE_NAMES).default('cpu').describe('Where model and SAE compute runs; cuda/webgpu route those activities to the gpu task queue'),
+    cacheSalt: z
+      .string()
+      .max(80)
+      .optional()
+      .describe('Part of the cache keys of training and everything after it: a new salt retrains and re-evaluates from scratch while reusing the corpus, tokens and activations (nightly reproductions set it)'),
+    device: z.enum(DEVICES).default('cpu').describe('Where model and SAE compute runs; cuda/webgpu route those activities to the gpu task queue'),
     threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads per activity (0: all cores)'),
     model: ModelSpec.describe('The language model and the hooked layer'),
     corpus: CorpusSpec.describe('The text corpus (The Pile layout) and how bad records are handled'),
@@ -138,10 +163,7 @@ export const RunSpec = RunSpecBase.superRefine((spec, ctx) => {
 export type RunSpec = z.infer<typeof RunSpec>;
 export type RunSpecInput = z.input<typeof RunSpec>;
 
-/** Label of each variant (its name, or the variant type). */
-export function variantLabel(variant: z.infer<typeof VariantSpec>): string {
-  return variant.name ?? variant.variant;
-}
+export { variantLabel };
 
 /** Training steps implied by the token budget. */
 export function trainingSteps(spec: Pick<RunSpec, 'tokens' | 'train'>): number {

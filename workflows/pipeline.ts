@@ -1,87 +1,131 @@
 /**
- * The pipeline DAG: model + corpus -> tokenize (fan-out over corpus shards) -> extract (fan-out
- * over row ranges) -> one child workflow per SAE variant (train -> evaluate, in parallel) ->
- * report. Orchestration only: every stage is an activity that returns an artifact reference.
+ * The pipeline DAG: run record -> model + corpus -> corpus plan -> tokenize (fan-out trees, in
+ * waves until the token budgets are met) -> extraction plan -> extract (fan-out trees, train and
+ * eval) -> one child workflow per SAE variant (train -> evals -> features, in parallel) ->
+ * report. Orchestration only: every stage is an activity that returns an artifact reference;
+ * plans and fan-out results are artifacts, passed by reference.
+ *
+ * Deploys: changes to this file that alter the commands an open run replays go behind
+ * `patched('<id>')` (see docs/architecture.md, "Deploying workflow changes").
  */
-import { executeChild, getExternalWorkflowHandle, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
-import type { PipelineInput, PipelineResult, StageResult, TokenShardSummary, VariantResult } from '../schemas/pipeline.js';
-import { variantLabel } from '../schemas/run-spec.js';
-import { budgetsMet, planExtraction, tokenizeWaveSize } from './plan.js';
-import { longActivity, shortActivity, TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from './shared.js';
-import { resumeSignal } from './shared.js';
+import { executeChild, workflowInfo } from '@temporalio/workflow';
+import type { ArtifactRef } from '../schemas/manifest.js';
+import type { PipelineInput, PipelineResult, RunSettings, StageResult, VariantResult } from '../schemas/pipeline.js';
+import { variantLabel } from '../schemas/labels.js';
+import { workflowUiPath } from '../lib/core/ui-url.js';
+import { callActivity } from './calls.js';
+import { fanOutWorkflow, runAttributes, type FanOutInput, type FanOutResult } from './fan-out.js';
+import { budgetsMet, tokenizeWaveSize, type TokenTotals } from './plan.js';
 import { StageRunner } from './stage-runner.js';
 import { trainVariantWorkflow } from './train-variant.js';
 
-type Activities = ReturnType<typeof createActivities>;
-
-
 export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineResult> {
-  const { spec } = input;
+  const runSpec = input.spec;
   const runId = workflowInfo().workflowId;
-  const runner = new StageRunner(runId);
-  const attempts = spec.temporal.maxAttempts;
-  const short = proxyActivities<Activities>({ ...shortActivity(attempts), taskQueue: TASK_QUEUES.cpu });
-  const cpu = proxyActivities<Activities>({ ...longActivity(spec.temporal.heartbeatTimeoutSeconds, attempts), taskQueue: TASK_QUEUES.cpu });
-  const compute = proxyActivities<Activities>({
-    ...longActivity(spec.temporal.heartbeatTimeoutSeconds, attempts),
-    taskQueue: spec.device === 'cpu' ? TASK_QUEUES.cpu : TASK_QUEUES.gpu,
-  });
-  runner.onResume = async () => {
-    for (const childId of Object.values(runner.progress().children)) {
-      await getExternalWorkflowHandle(childId).signal(resumeSignal).catch(() => undefined);
-    }
+  const rootId = input.rootId ?? runId;
+  const settings: RunSettings = {
+    device: runSpec.device,
+    heartbeatTimeoutSeconds: runSpec.temporal.heartbeatTimeoutSeconds,
+    awaitResumeHours: runSpec.temporal.awaitResumeHours,
+    fanOutWindow: runSpec.temporal.fanOutWindow,
+    fanOutBatch: runSpec.temporal.fanOutBatch,
   };
+  const runner = new StageRunner(runId, { awaitResumeHours: settings.awaitResumeHours, rootId });
+  const call = (id: string, summary: string) => ({ id, summary, settings });
 
   try {
-    const { runDir } = await short.initRun({ runId, spec });
+    const init = await runner.run('init', (n) => callActivity('initRun', { runId, runSpec }, call(`init#${n}`, 'run folder and spec')));
+    const spec = init.summary.spec;
     const [model, corpus] = await Promise.all([
-      runner.run('model', () => cpu.prepareModel({ spec })),
-      runner.run('corpus', () => cpu.prepareCorpus({ spec })),
+      runner.run('model', (n) => callActivity('prepareModel', { spec }, call(`model#${n}`, `prepare model ${runSpec.model.source}`))),
+      runner.run('corpus', (n) => callActivity('prepareCorpus', { spec }, call(`corpus#${n}`, `prepare corpus ${runSpec.corpus.source}`))),
     ]);
-    const plans = await short.planCorpus({ spec, corpus });
+    const corpusPlan = await runner.run('plan corpus', (n) => callActivity('planCorpus', { spec, corpus }, call(`plan-corpus#${n}`, 'split the corpus into shards')));
 
-    const tokenShards: StageResult<TokenShardSummary>[] = [];
-    const waveSize = tokenizeWaveSize(plans, spec);
-    for (let next = 0; next < plans.length && !budgetsMet(tokenShards, spec); next += waveSize) {
-      const wave = plans.slice(next, next + waveSize);
-      tokenShards.push(
-        ...(await Promise.all(wave.map((plan) => runner.run(`tokenize:${plan.id}`, () => cpu.tokenizeShard({ spec, model, corpus, plan }))))),
-      );
+    const fanOut = (name: string, base: Omit<FanOutInput, 'spec' | 'settings' | 'rootId' | 'label'>): Promise<FanOutResult> => {
+      const childId = `${runId}/${name.replace(/\s+/g, '-')}`;
+      runner.setChild(name, childId);
+      return executeChild(fanOutWorkflow, {
+        workflowId: childId,
+        args: [{ ...base, spec, settings, rootId, label: name }],
+        staticSummary: `${name}: ${base.end - base.start} units`,
+        typedSearchAttributes: runAttributes(rootId),
+      }).finally(() => runner.removeChild(name));
+    };
+
+    // Tokenize in waves sized to what the budgets still need; stop as soon as they are met.
+    const tokenSets: ArtifactRef[] = [];
+    const totals: TokenTotals = { train: 0, test: 0 };
+    for (let next = 0, wave = 1; next < corpusPlan.summary.count && !budgetsMet(totals, runSpec); wave++) {
+      const end = Math.min(corpusPlan.summary.count, next + tokenizeWaveSize(corpusPlan.summary, totals, runSpec));
+      const result = await fanOut(`tokenize wave ${wave}`, {
+        work: { kind: 'tokenize', model, corpus },
+        plan: corpusPlan.ref,
+        start: next,
+        end,
+        labelOffset: 0,
+        labelTotal: corpusPlan.summary.count,
+      });
+      tokenSets.push(result.set);
+      totals.train += result.totals['tokensBySplit.train'] ?? 0;
+      totals.test += result.totals['tokensBySplit.test'] ?? 0;
+      next = end;
     }
 
-    const units = planExtraction(tokenShards, spec);
-    const activations = await Promise.all(
-      units.map((unit, i) => runner.run(`extract:${unit.purpose}-${i}`, () => compute.extractShard({ spec, model, unit }))),
-    );
-    const shardsFor = (purpose: string) => activations.filter((_, i) => units[i].purpose === purpose);
-    const tokens = { train: sum(shardsFor('train').map((a) => a.summary.tokens)), eval: sum(shardsFor('eval').map((a) => a.summary.tokens)) };
+    const extractPlan = await runner.run('plan extraction', (n) => callActivity('planExtraction', { spec, tokenShards: tokenSets }, call(`plan-extract#${n}`, 'rows to extract')));
+    const units = extractPlan.summary.units;
+    const [trainSet, evalSet] = await Promise.all([
+      fanOut('extract train', { work: { kind: 'extract', model }, plan: extractPlan.ref, start: 0, end: units.train, labelOffset: 0, labelTotal: units.train }),
+      fanOut('extract eval', { work: { kind: 'extract', model }, plan: extractPlan.ref, start: units.train, end: units.train + units.eval, labelOffset: units.train, labelTotal: units.eval }),
+    ]);
+    const tokens = { train: trainSet.totals.tokens ?? 0, eval: evalSet.totals.tokens ?? 0 };
 
     const variants: VariantResult[] = await Promise.all(
-      spec.sae.variants.map((variant, variantIndex) => {
-        const workflowId = `${runId}--${variantLabel(variant)}`;
-        runner.setChild(variantLabel(variant), workflowId);
+      runSpec.sae.variants.map((variant, variantIndex) => {
+        const label = variantLabel(variant);
+        const workflowId = `${runId}--${label}`;
+        runner.setChild(label, workflowId);
         return executeChild(trainVariantWorkflow, {
           workflowId,
-          workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
-          taskQueue: TASK_QUEUES.cpu,
-          args: [{ spec, variantIndex, model, corpus, trainShards: shardsFor('train').map((a) => a.ref), evalShards: shardsFor('eval').map((a) => a.ref) }],
-        });
+          staticSummary: `SAE ${label} (${variant.variant}): train, ${runSpec.evaluate.families.join(', ')}`,
+          typedSearchAttributes: runAttributes(rootId),
+          args: [{ spec, settings, families: runSpec.evaluate.families, variantIndex, label, rootId, model, corpus, trainSet: trainSet.set, evalSet: evalSet.set }],
+        }).finally(() => runner.removeChild(label));
       }),
     );
 
     const allStages = () => [...runner.progress().stages, ...variants.flatMap((v) => v.stages.map((s) => ({ ...s, name: `${v.label}/${s.name}` })))];
-    await runner.run('report', () => cpu.writeReport({ runId, spec, model, variants, stages: allStages(), tokens }));
+    const namespace = workflowInfo().namespace;
+    const temporalLinks = [
+      { label: 'pipeline workflow', path: workflowUiPath(namespace, runId) },
+      ...variants.map((v) => ({ label: `${v.label} child workflow`, path: workflowUiPath(namespace, `${runId}--${v.label}`) })),
+    ];
+    const report = await runner.run('report', (n) =>
+      callActivity('writeReport', { spec, runId, model, variants, stages: allStages(), tokens, temporalLinks }, call(`report#${n}`, 'metrics.json and the HTML report')),
+    );
+    runner.setMemo({ report: `${report.summary.runDir}/report/index.html`, headline: headline(variants) });
     runner.finish('completed');
-    const stages = allStages();
-    const computeStages = stages.filter((s) => s.name !== 'report');
-    return { runId, runDir, variants, stages, allCacheHits: computeStages.every((s) => s.cacheHit === true) };
+    const computeStages = allStages().filter((s) => s.name !== 'report' && s.name !== 'init' && !s.name.startsWith('plan'));
+    return { runId, runDir: init.summary.runDir, variants, stages: allStages(), allCacheHits: computeStages.every((s) => s.cacheHit === true) };
   } catch (error) {
-    runner.finish('failed');
+    runner.fail(error);
     throw error;
   }
 }
 
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
+/** A few numbers per variant for the memo (the UI shows them without opening the report). */
+function headline(variants: VariantResult[]): Record<string, Record<string, number>> {
+  const pick = (result: StageResult<unknown> | undefined, keys: string[]): Record<string, number> => {
+    const flat: Record<string, number> = {};
+    const walk = (value: unknown) => {
+      if (!value || typeof value !== 'object') return;
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v === 'number' && keys.includes(k)) flat[k] = Math.round(v * 1000) / 1000;
+        else walk(v);
+      }
+    };
+    walk((result?.summary as { metrics?: unknown } | undefined)?.metrics);
+    return flat;
+  };
+  return Object.fromEntries(variants.map((v) => [v.label, pick(v.evals.core, ['l0', 'explained_variance', 'kl_div_score'])]));
 }

@@ -1,69 +1,50 @@
 /**
  * Pure planning functions used by the workflows (deterministic: no I/O, no clocks, no random).
  */
-import type { ExtractUnit, StageResult, TokenShardSummary } from '../schemas/pipeline.js';
 import type { RunSpec } from '../schemas/run-spec.js';
-
-/**
- * Splits the tokenized corpus into extraction units: training rows from the `train` split until
- * the training token budget is met, held-out rows from the `test` split until the eval budget
- * is met; each unit at most `extract.rowsPerShard` rows.
- */
-export function planExtraction(shards: StageResult<TokenShardSummary>[], spec: RunSpec): ExtractUnit[] {
-  return [
-    ...takeRows(shards, 'train', 'train', spec.tokens.train, spec.extract.rowsPerShard),
-    ...takeRows(shards, 'test', 'eval', spec.tokens.eval, spec.extract.rowsPerShard),
-  ];
-}
-
-function takeRows(
-  shards: StageResult<TokenShardSummary>[],
-  split: ExtractUnit['split'],
-  purpose: ExtractUnit['purpose'],
-  tokenBudget: number,
-  rowsPerUnit: number,
-): ExtractUnit[] {
-  const units: ExtractUnit[] = [];
-  let tokens = 0;
-  for (const shard of shards) {
-    const rows = shard.summary.rowsBySplit[split];
-    if (rows === 0) continue;
-    const tokensPerRow = shard.summary.tokensBySplit[split] / rows;
-    for (let start = 0; start < rows && tokens < tokenBudget; start += rowsPerUnit) {
-      const wanted = Math.ceil((tokenBudget - tokens) / tokensPerRow);
-      const end = Math.min(rows, start + rowsPerUnit, start + wanted);
-      units.push({ tokenShard: shard.ref, split, rowStart: start, rowEnd: end, purpose });
-      tokens += (end - start) * tokensPerRow;
-    }
-    if (tokens >= tokenBudget) break;
-  }
-  return units;
-}
-
-/** Tokens available so far for a split, to decide whether more corpus shards are needed. */
-export function tokensAvailable(shards: StageResult<TokenShardSummary>[], split: ExtractUnit['split']): number {
-  return shards.reduce((sum, s) => sum + s.summary.tokensBySplit[split], 0);
-}
-
-/** True when the tokenized shards cover both budgets. */
-export function budgetsMet(shards: StageResult<TokenShardSummary>[], spec: RunSpec): boolean {
-  return tokensAvailable(shards, 'train') >= spec.tokens.train && tokensAvailable(shards, 'test') >= spec.tokens.eval;
-}
 
 /** Characters per token assumed when sizing tokenization waves (English-ish text). */
 const CHARS_PER_TOKEN = 4;
 /** zstd text compresses about this much (jsonl.zst plans report compressed bytes). */
 const ZSTD_RATIO = 3;
+/** Shards planned beyond the size estimate, so one wave usually meets the budgets. */
+const WAVE_MARGIN = 1.25;
+
+export interface TokenTotals {
+  train: number;
+  test: number;
+}
+
+/** True when the tokenized shards cover both budgets. */
+export function budgetsMet(totals: TokenTotals, spec: Pick<RunSpec, 'tokens'>): boolean {
+  return totals.train >= spec.tokens.train && totals.test >= spec.tokens.eval;
+}
 
 /**
- * How many corpus shards to tokenize at once before checking the budgets again: enough for the
- * budgets by a size estimate (honouring a per-shard token cap), at least 1, at most 8.
+ * How many more corpus shards to tokenize before checking the budgets again: enough for what is
+ * still missing by a size estimate (honouring a per-shard token cap), at least 1. Concurrency
+ * is bounded separately (the fan-out window), so a wave may be large.
  */
-export function tokenizeWaveSize(plans: { bytes: number; format: string }[], spec: RunSpec): number {
-  if (plans.length === 0) return 1;
-  const bytes = plans.reduce((s, p) => s + p.bytes * (p.format === 'jsonl.zst' ? ZSTD_RATIO : 1), 0) / plans.length;
+export function tokenizeWaveSize(plan: { meanBytes: number; compressedShare: number }, totals: TokenTotals, spec: Pick<RunSpec, 'tokens' | 'tokenize' | 'corpus'>): number {
+  const bytes = plan.meanBytes * (1 + plan.compressedShare * (ZSTD_RATIO - 1));
   const cap = spec.corpus.limits.maxTokensPerShard ?? Infinity;
   const tokensPerShard = Math.max(1, Math.min(cap, bytes / CHARS_PER_TOKEN));
-  const needed = Math.max(spec.tokens.train / spec.tokenize.splits.train, spec.tokens.eval / Math.max(spec.tokenize.splits.test, 1e-9));
-  return Math.min(8, Math.max(1, Math.ceil(needed / tokensPerShard)));
+  const missingTrain = Math.max(0, spec.tokens.train - totals.train) / spec.tokenize.splits.train;
+  const missingTest = Math.max(0, spec.tokens.eval - totals.test) / Math.max(spec.tokenize.splits.test, 1e-9);
+  return Math.max(1, Math.ceil((WAVE_MARGIN * Math.max(missingTrain, missingTest)) / tokensPerShard));
+}
+
+/**
+ * How a fan-out over [start, end) splits: a leaf runs its units itself; a branch hands
+ * contiguous ranges to at most `batch` child workflows, each at most `batch`^depth units, so
+ * every workflow's history is bounded by `batch` whatever the plan's size.
+ */
+export function splitRange(start: number, end: number, batch: number): { start: number; end: number }[] | null {
+  const n = end - start;
+  if (n <= batch) return null;
+  let span = batch;
+  while (span * batch < n) span *= batch;
+  const ranges: { start: number; end: number }[] = [];
+  for (let from = start; from < end; from += span) ranges.push({ start: from, end: Math.min(end, from + span) });
+  return ranges;
 }

@@ -1,37 +1,30 @@
 /** One SAE variant as a child workflow: train, run each eval family in parallel, then collect feature-browser data. */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities/index.js';
+import { workflowInfo } from '@temporalio/workflow';
 import type { StageResult, VariantInput, VariantResult } from '../schemas/pipeline.js';
-import { variantLabel } from '../schemas/run-spec.js';
-import { longActivity, TASK_QUEUES } from './shared.js';
+import { callActivity } from './calls.js';
 import { StageRunner } from './stage-runner.js';
 
-type Activities = ReturnType<typeof createActivities>;
-
 export async function trainVariantWorkflow(input: VariantInput): Promise<VariantResult> {
-  const { spec, variantIndex, model, corpus, evalShards } = input;
-  const label = variantLabel(spec.sae.variants[variantIndex]);
-  const runner = new StageRunner(workflowInfo().workflowId);
-  const compute = proxyActivities<Activities>({
-    ...longActivity(spec.temporal.heartbeatTimeoutSeconds, spec.temporal.maxAttempts),
-    taskQueue: spec.device === 'cpu' ? TASK_QUEUES.cpu : TASK_QUEUES.gpu,
-  });
-
+  const { spec, settings, label } = input;
+  const runner = new StageRunner(workflowInfo().workflowId, { rootId: input.rootId, awaitResumeHours: settings.awaitResumeHours });
+  const call = (name: string, start: number) => ({ id: `${label} ${name}#${start}`, summary: `${label}: ${name}`, settings });
   try {
-    const sae = await runner.run('train', () => compute.trainSae({ spec, variantIndex, trainShards: input.trainShards }));
+    const sae = await runner.run('train', (n) => callActivity('trainSae', { spec, variantIndex: input.variantIndex, trainSet: input.trainSet }, call('train', n)));
     const results = await Promise.all(
-      spec.evaluate.families.map((family) =>
-        runner.run(`eval:${family}`, () => compute.evaluateSae({ spec, variantIndex, family, sae: sae.ref, model, corpus, evalShards })),
+      input.families.map((family) =>
+        runner.run(`eval:${family}`, (n) =>
+          callActivity('evaluateSae', { spec, variantIndex: input.variantIndex, family, sae: sae.ref, model: input.model, corpus: input.corpus, evalSet: input.evalSet }, call(`eval ${family}`, n)),
+        ),
       ),
     );
-    const evals: Record<string, StageResult<unknown>> = Object.fromEntries(spec.evaluate.families.map((family, i) => [family, results[i]]));
-    const features = await runner.run('features', () =>
-      compute.collectFeatures({ spec, variantIndex, sae: sae.ref, model, corpus, evalShards, temporal: evals.temporal?.ref ?? null }),
+    const evals: Record<string, StageResult<unknown>> = Object.fromEntries(input.families.map((family, i) => [family, results[i]]));
+    const features = await runner.run('features', (n) =>
+      callActivity('collectFeatures', { spec, sae: sae.ref, model: input.model, evalSet: input.evalSet, temporal: evals.temporal?.ref ?? null }, call('features', n)),
     );
     runner.finish('completed');
     return { label, sae, evals, features, stages: runner.progress().stages };
   } catch (error) {
-    runner.finish('failed');
+    runner.fail(error);
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { defaultPayloadConverter, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { HeartbeatDetails } from '../../activities/run-stage.js';
+import type { HeartbeatDetails } from '../../activities/stage-activity.js';
 import type { PipelineProgress, StageState } from '../../schemas/pipeline.js';
 import type { StageProgress } from '../../lib/core/context.js';
 import { progressQuery } from '../../workflows/shared.js';
@@ -30,29 +30,41 @@ export interface RunSnapshot {
   active: ActiveActivity[];
   /** Stages waiting for `tsae resume`, with their errors. */
   awaiting: string[];
+  /** Fan-out phases with unit counts ("extract train": 120/431). */
+  phases: Record<string, { done: number; total: number }>;
 }
 
-/** Collects a run's state from Temporal: describe (execution, pending heartbeats) + progress query. */
+/** How deep `tsae status` follows child workflows (variants, fan-out batches and their batches). */
+const MAX_DEPTH = 4;
+
+/** Collects a run's state from Temporal: describe (execution, pending heartbeats) + progress query, through its running children. */
 export async function snapshotRun(client: Client, workflowId: string): Promise<RunSnapshot> {
   const handle = client.workflow.getHandle(workflowId);
   const parent = await describeOne(handle);
   const children: RunSnapshot['children'] = {};
   const active = [...parent.active];
-  for (const [label, childId] of Object.entries(parent.progress?.children ?? {})) {
-    const child = await describeOne(client.workflow.getHandle(childId)).catch(() => null);
-    if (!child) continue;
-    children[label] = { workflowId: childId, execution: child.execution, stages: child.progress?.stages ?? [] };
-    active.push(...child.active);
-  }
+  const phases: Record<string, { done: number; total: number }> = { ...(parent.progress?.phases ?? {}) };
+  const visit = async (progressChildren: Record<string, string>, prefix: string, depth: number) => {
+    for (const [label, childId] of Object.entries(progressChildren)) {
+      const child = await describeOne(client.workflow.getHandle(childId)).catch(() => null);
+      if (!child) continue;
+      const name = prefix ? `${prefix}/${label}` : label;
+      children[name] = { workflowId: childId, execution: child.execution, stages: child.progress?.stages ?? [] };
+      active.push(...child.active);
+      for (const [phase, counts] of Object.entries(child.progress?.phases ?? {})) if (depth === 0) phases[phase] ??= counts;
+      if (depth + 1 < MAX_DEPTH) await visit(child.progress?.children ?? {}, name, depth + 1);
+    }
+  };
+  await visit(parent.progress?.children ?? {}, '', 0);
   const allStages = [...(parent.progress?.stages ?? []), ...Object.entries(children).flatMap(([label, c]) => c.stages.map((s) => ({ ...s, name: `${label}/${s.name}` })))];
-  const awaiting = allStages.filter((s) => s.status === 'awaiting-resume').map((s) => `${s.name}: ${s.error ?? ''}`);
+  const awaiting = [...new Set([...allStages.filter((s) => s.status === 'awaiting-resume').map((s) => `${s.name}: ${s.error ?? ''}`), ...(parent.progress?.awaiting ?? [])])];
   let status: RunSnapshot['status'] = parent.progress?.status ?? parent.memoStatus ?? 'unknown';
   if (awaiting.length && status === 'running') status = 'awaiting-resume';
   if (parent.execution === 'COMPLETED') status = 'completed';
   if (parent.execution === 'FAILED' || parent.execution === 'TERMINATED' || parent.execution === 'TIMED_OUT') status = 'failed';
   if (parent.execution === 'CANCELLED') status = 'cancelled';
   active.sort((a, b) => (a.workflowId + a.activityId < b.workflowId + b.activityId ? -1 : 1));
-  return { workflowId, execution: parent.execution, status, stages: parent.progress?.stages ?? [], children, active, awaiting };
+  return { workflowId, execution: parent.execution, status, stages: parent.progress?.stages ?? [], children, active, awaiting, phases };
 }
 
 async function describeOne(handle: WorkflowHandle) {

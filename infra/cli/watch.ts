@@ -44,6 +44,7 @@ class JsonLinesRenderer {
       workflowId: snapshot.workflowId,
       status: snapshot.status,
       stages: Object.fromEntries(snapshot.stages.map((s) => [s.name, s.status])),
+      phases: snapshot.phases,
       active: snapshot.active
         .filter((a) => a.state !== 'scheduled')
         .map((a) => ({ activity: a.activityType, attempt: a.attempt, startedAt: a.startedAt, ...a.progress, eta: a.progress ? etaSeconds(a.progress) : null })),
@@ -72,7 +73,8 @@ class TtyRenderer {
 
   update(snapshot: RunSnapshot): void {
     const done = snapshot.stages.filter((s) => s.status === 'done').length;
-    const headerText = `${snapshot.workflowId} ${snapshot.status}${snapshot.awaiting.length ? ' — awaiting `tsae resume`: ' + snapshot.awaiting.join('; ') : ''}`;
+    const phaseText = Object.entries(snapshot.phases).map(([name, p]) => `${name} ${p.done}/${p.total}`).join(', ');
+    const headerText = `${snapshot.workflowId} ${snapshot.status}${phaseText ? ` (${phaseText})` : ''}${snapshot.awaiting.length ? ' — awaiting `tsae resume`: ' + snapshot.awaiting.join('; ') : ''}`;
     if (!this.header) this.header = this.multibar.create(Math.max(1, snapshot.stages.length), done, { label: 'stages', unit: '', rate: '', extra: headerText });
     this.header.setTotal(Math.max(1, snapshot.stages.length));
     this.header.update(done, { extra: headerText });

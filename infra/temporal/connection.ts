@@ -1,3 +1,4 @@
+import { uiBase, workflowUiPath } from '../../lib/core/ui-url.js';
 import { readFileSync } from 'node:fs';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
@@ -93,6 +94,5 @@ export async function connectWorker(target: TemporalTarget): Promise<NativeConne
 
 /** Web UI link for a workflow (the dev server's UI, or TSAE_UI_URL for a cluster). */
 export function workflowUiUrl(target: TemporalTarget, workflowId: string, env = process.env): string {
-  const base = env.TSAE_UI_URL ?? `http://${target.address.replace(/:(\d+)$/, (_, port) => ':' + (Number(port) + 1000))}`;
-  return `${base}/namespaces/${encodeURIComponent(target.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return uiBase(target.address, env) + workflowUiPath(target.namespace, workflowId);
 }

@@ -1,27 +1,43 @@
+/**
+ * Workers. The workflow worker (queue tsae-workflows) hosts workflow code only: no stage runs
+ * in its process, so no stage can delay a workflow task. Activity workers (tsae-cpu,
+ * tsae-gpu) run light bookkeeping in process and every heavy stage in a stage process
+ * (stage-pool.ts), so their event loops stay free for heartbeats and cancellations. On SIGTERM
+ * the worker stops polling, hands running stages back (their attempts end as WORKER_SHUTDOWN,
+ * retried without counting, resuming from their checkpoints) and exits.
+ */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker, Runtime, DefaultLogger, type LogLevel as CoreLogLevel } from '@temporalio/worker';
 import { createActivities } from '../../activities/index.js';
 import { ArtifactStore } from '../../lib/artifacts/store.js';
-import type { Device } from '../../lib/onnx/backend.js';
-import type { Logger } from '../../lib/core/logger.js';
+import { storeIdentity } from '../../lib/artifacts/store-identity.js';
+import type { Device } from '../../lib/core/devices.js';
+import type { Logger, LogLevel } from '../../lib/core/logger.js';
 import { TASK_QUEUES, type QueueKind } from '../../workflows/shared.js';
 import { connectClient, connectWorker, type TemporalTarget } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
+import { StagePool } from './stage-pool.js';
 
 export interface WorkerOptions {
   target: TemporalTarget;
   dataDir: string;
-  /** Queues to poll; workflows run on the cpu queue only. */
+  /** Queues to poll: workflows (workflow code only), cpu, gpu. */
   queues: QueueKind[];
-  /** Device this worker's model and SAE activities use. */
+  /** Device this worker's model and SAE stages use. */
   device: Device;
-  /** Activities run at once per queue (each compute activity uses all intra-op threads it is given). */
+  /** Stages at once per activity queue (each compute stage uses all intra-op threads it is given). */
   concurrency: number;
   log: Logger;
-  /** Stops the worker gracefully when aborted (Ctrl-C). */
+  logLevel?: LogLevel;
+  /** Stops the worker gracefully when aborted (Ctrl-C, SIGTERM). */
   signal: AbortSignal;
+  /** Run heavy stages in this process instead of stage processes (tests of the adapter only). */
+  inProcessStages?: boolean;
 }
+
+/** How long running stages get to finish before they are handed back on shutdown. */
+const SHUTDOWN_GRACE = '5 seconds';
 
 /** The compiled workflow entry when running from dist/, the TypeScript source otherwise. */
 export function workflowsPath(): string {
@@ -44,32 +60,38 @@ export async function runWorkers(options: WorkerOptions): Promise<void> {
   } finally {
     await client.close();
   }
+  const identity = await storeIdentity(options.dataDir);
   const connection = await connectWorker(options.target);
+  const pool = options.inProcessStages
+    ? null
+    : new StagePool({ dataDir: options.dataDir, device: options.device, logLevel: options.logLevel ?? 'info', log: options.log, size: options.concurrency });
   const activities = createActivities({
     store: new ArtifactStore(options.dataDir),
     dataDir: options.dataDir,
     device: options.device,
     log: options.log,
+    runner: pool,
     faultsFile: process.env.TSAE_FAULTS_FILE,
   });
   const workers = await Promise.all(
     options.queues.map((queue) =>
-      Worker.create({
-        connection,
-        namespace: options.target.namespace,
-        taskQueue: TASK_QUEUES[queue],
-        activities,
-        ...(queue === 'cpu' ? { workflowsPath: workflowsPath() } : {}),
-        maxConcurrentActivityTaskExecutions: options.concurrency,
-        shutdownGraceTime: '10 seconds',
-        // Heartbeats carry live progress for `tsae status` and the UI: send them every few
-        // seconds instead of the SDK default (80% of the heartbeat timeout).
-        maxHeartbeatThrottleInterval: '3 seconds',
-        defaultHeartbeatThrottleInterval: '3 seconds',
-      }),
+      queue === 'workflows'
+        ? Worker.create({ connection, namespace: options.target.namespace, taskQueue: TASK_QUEUES.workflows, workflowsPath: workflowsPath(), shutdownGraceTime: SHUTDOWN_GRACE })
+        : Worker.create({
+            connection,
+            namespace: options.target.namespace,
+            taskQueue: TASK_QUEUES[queue],
+            activities,
+            maxConcurrentActivityTaskExecutions: options.concurrency,
+            shutdownGraceTime: SHUTDOWN_GRACE,
+            // Heartbeats carry live progress for `tsae status` and the UI: send them every few
+            // seconds instead of the SDK default (80% of the heartbeat timeout).
+            maxHeartbeatThrottleInterval: '3 seconds',
+            defaultHeartbeatThrottleInterval: '3 seconds',
+          }),
     ),
   );
-  options.log.info('worker started', { queues: options.queues.map((q) => TASK_QUEUES[q]), device: options.device, dataDir: options.dataDir });
+  options.log.info('worker started', { queues: options.queues.map((q) => TASK_QUEUES[q]), device: options.device, dataDir: options.dataDir, store: identity.id });
   const stop = () => workers.forEach((w) => w.shutdown());
   if (options.signal.aborted) stop();
   options.signal.addEventListener('abort', stop, { once: true });
@@ -77,6 +99,13 @@ export async function runWorkers(options: WorkerOptions): Promise<void> {
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     options.signal.removeEventListener('abort', stop);
+    await pool?.close();
     await connection.close();
   }
+}
+
+/** Queues a worker started with `--queue` polls. */
+export function queuesOf(choice: 'workflows' | 'cpu' | 'gpu' | 'all', device: Device): QueueKind[] {
+  if (choice === 'all') return device === 'cpu' ? ['workflows', 'cpu'] : ['workflows', 'cpu', 'gpu'];
+  return [choice];
 }

@@ -10,6 +10,10 @@ export type ErrorCode =
   | 'DEVICE_UNAVAILABLE' // an execution provider is missing
   | 'DISK_FULL' // ENOSPC while writing
   | 'BUSY' // another process holds the artifact lock
+  | 'STALLED' // a stage made no progress for its stall time
+  | 'STAGE_CRASHED' // the stage process died (native crash, out of memory)
+  | 'WRONG_DATA_STORE' // this worker's data directory is not the run's
+  | 'WORKER_SHUTDOWN' // the worker is stopping; the work is handed back
   | 'INTERNAL';
 
 export class TsaeError extends Error {
@@ -31,8 +35,10 @@ export class TsaeError extends Error {
   }
 }
 
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['BUSY', 'DISK_FULL', 'STALLED', 'STAGE_CRASHED', 'WRONG_DATA_STORE', 'WORKER_SHUTDOWN', 'INTERNAL']);
+
 function defaultRetryable(code: ErrorCode): boolean {
-  return code === 'BUSY' || code === 'DISK_FULL' || code === 'INTERNAL';
+  return RETRYABLE.has(code);
 }
 
 export function badInput(message: string, details: Record<string, unknown> = {}): TsaeError {

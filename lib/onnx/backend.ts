@@ -9,8 +9,9 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { TsaeError } from '../core/errors.js';
 
-export const DEVICES = ['cpu', 'cuda', 'webgpu'] as const;
-export type Device = (typeof DEVICES)[number];
+import { DEVICES, type Device } from '../core/devices.js';
+
+export { DEVICES, type Device };
 
 export type Tensor = ort.Tensor;
 export const Tensor = ort.Tensor;

@@ -13,6 +13,7 @@ import { Worker } from '@temporalio/worker';
 import type { PipelineResult } from '../../schemas/pipeline.js';
 import { workflowsPath } from '../../infra/worker/worker.js';
 import { TsaeStatusKey } from '../../workflows/search-attributes.js';
+import { collectRunHistories } from '../../infra/temporal/run-histories.js';
 import type { ReportMetricsJson } from '../../stages/report/metrics-files.js';
 import { assertReportRenders } from '../helpers/report-browser.js';
 import { runCli, startTestEnvironment, startWorkerProcess, waitFor, type TestEnvironment, type WorkerProcess } from '../helpers/temporal-env.js';
@@ -60,9 +61,15 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
     const run = await resultOf('smoke-1');
     assert.equal(run.allCacheHits, false);
     assert.deepEqual(run.variants.map((v) => v.label), ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr']);
-    for (const prefix of ['model', 'corpus', 'tokenize:', 'extract:train', 'extract:eval', 'standard/train', 'atr/eval:core', 'atr/eval:temporal', 'atr/features', 'report']) {
+    for (const prefix of ['init', 'model', 'corpus', 'plan corpus', 'plan extraction', 'standard/train', 'atr/eval:core', 'atr/eval:temporal', 'atr/features', 'report']) {
       assert.ok(run.stages.some((s) => s.name.startsWith(prefix) && s.status === 'done'), `stage ${prefix} missing or not done`);
     }
+    // The fan-outs ran as child workflows of the run, tagged with its id, with readable activity ids.
+    const { activities } = await collectRunHistories(env.client, 'smoke-1');
+    const closed = (type: string) => activities.filter((a) => a.activityType === type && a.closedMs !== null);
+    assert.ok(closed('tokenizeShard').length >= 1 && closed('extractShard').length >= 2, 'fan-out activities missing from the run tree');
+    const description = await env.client.workflow.getHandle('smoke-1').describe();
+    assert.match(String((description.memo as { report?: string }).report), /runs\/smoke-1\/report\/index\.html/);
     const runDir = join(env.dataDir, 'runs', 'smoke-1');
     const metrics = JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8'));
     assert.deepEqual(Object.keys(metrics), ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr']);

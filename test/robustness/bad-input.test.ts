@@ -18,7 +18,7 @@ import { readTokenShard } from '../../stages/tokenize/token-shard.js';
 import { trainSae } from '../../stages/train/train-sae.js';
 import { TrainConfig } from '../../schemas/train.js';
 import { fixturePath } from '../helpers/paths.js';
-import { trainDataFromFiles } from '../../activities/activation-data.js';
+import { trainDataFromFiles } from '../../stages/extract/activation-sets.js';
 
 function table(count: number, dModel: number, fill = (i: number) => Math.sin(i)): ActivationTable & { docIds: string[] } {
   const values = new Float32Array(count * dModel).map((_, i) => fill(i));

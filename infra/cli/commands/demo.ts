@@ -34,8 +34,8 @@ export function registerDemo(program: Command): void {
       const controller = new AbortController();
       const release = abortOnSignals(controller);
       const target = { ...targetOf(global), address: server.address };
-      const { runWorkers } = await import('../../worker/worker.js');
-      const worker = runWorkers({ target, dataDir: global.dataDir, queues: spec.device === 'cpu' ? ['cpu'] : ['cpu', 'gpu'], device: spec.device, concurrency: options.concurrency, log, signal: controller.signal });
+      const { runWorkers, queuesOf } = await import('../../worker/worker.js');
+      const worker = runWorkers({ target, dataDir: global.dataDir, queues: queuesOf('all', spec.device), device: spec.device, concurrency: options.concurrency, log, logLevel: global.logLevel, signal: controller.signal });
       try {
         const { workflowId, status } = await startPipeline({ ...global, address: server.address }, spec, { watch: true, signal: controller.signal });
         if (status === 'completed') process.stderr.write(`Report: ${join(global.dataDir, 'runs', workflowId, 'report', 'index.html')}\n`);

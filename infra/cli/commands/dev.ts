@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { DEVICES, type Device } from '../../../lib/onnx/backend.js';
+import { DEVICES, type Device } from '../../../lib/core/devices.js';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { abortOnSignals, globalOptions, loggerOf, parseIntOption, targetOf, type GlobalOptions } from './common.js';
 
@@ -44,13 +44,15 @@ export async function runDev(global: GlobalOptions, options: DevOptions): Promis
   process.stderr.write(`Temporal at ${server.address}${server.uiUrl ? `, Web UI at ${server.uiUrl}` : ''}. Ctrl-C to stop.\n`);
   try {
     if (options.worker) {
-      await (await import('../../worker/worker.js')).runWorkers({
+      const { runWorkers, queuesOf } = await import('../../worker/worker.js');
+      await runWorkers({
         target: { ...targetOf(global), address: server.address },
         dataDir: global.dataDir,
-        queues: options.device === 'cpu' ? ['cpu'] : ['cpu', 'gpu'],
+        queues: queuesOf('all', options.device),
         device: options.device,
         concurrency: options.concurrency,
         log,
+        logLevel: global.logLevel,
         signal: controller.signal,
       });
     } else {

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { Client } from '@temporalio/client';
 import type { RunSpec } from '../../../schemas/run-spec.js';
-import { variantLabel } from '../../../schemas/run-spec.js';
+import { variantLabel } from '../../../schemas/labels.js';
 import { parseSetOptions, presetSpec, specFromFile } from '../../../lib/spec/resolve-spec.js';
-import { TsaePresetKey, TsaeModelKey, TsaeLayerKey, TsaeVariantsKey, TsaeStatusKey } from '../../../workflows/search-attributes.js';
-import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../../../workflows/shared.js';
-import { connectClient, workflowUiUrl } from '../../temporal/connection.js';
+import { pipelineWorkflow } from '../../../workflows/pipeline.js';
+import { TsaePresetKey, TsaeModelKey, TsaeLayerKey, TsaeVariantsKey, TsaeStatusKey, TsaeRunIdKey } from '../../../workflows/search-attributes.js';
+import { WORKFLOW_QUEUE } from '../../../workflows/shared.js';
+import { workflowUiUrl } from '../../temporal/connection.js';
 import { watchRun } from '../watch.js';
-import { globalOptions, printResult, targetOf, UsageError, type GlobalOptions } from './common.js';
+import { globalOptions, printResult, targetOf, UsageError, withClient, type GlobalOptions } from './common.js';
 
 interface RunOptions {
   preset?: string;
@@ -44,16 +44,14 @@ export async function resolveSpec(specPath: string | undefined, options: Pick<Ru
 
 /** Starts the pipeline workflow; with `watch`, follows it and returns its final status. */
 export async function startPipeline(global: GlobalOptions, spec: RunSpec, options: Pick<RunOptions, 'watch' | 'id'> & { signal?: AbortSignal }) {
-  const target = targetOf(global);
-  const connection = await connectClient(target);
-  try {
-    const client = new Client({ connection, namespace: target.namespace });
+  return withClient(global, async (client) => {
     const workflowId = options.id ?? defaultWorkflowId(spec);
-    await client.workflow.start('pipelineWorkflow', {
-      taskQueue: TASK_QUEUES.cpu,
+    await client.workflow.start(pipelineWorkflow, {
+      taskQueue: WORKFLOW_QUEUE,
       workflowId,
-      workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
       args: [{ spec }],
+      staticSummary: `${spec.name}: ${spec.sae.variants.map(variantLabel).join(', ')} on ${spec.model.source} layer ${spec.model.layer}`,
+      staticDetails: `preset ${spec.preset ?? 'custom'}; ${spec.tokens.train.toLocaleString('en-US')} training tokens; ${spec.sae.dSae} latents; device ${spec.device}`,
       memo: { spec: spec.name, preset: spec.preset ?? null, status: 'running' },
       typedSearchAttributes: [
         { key: TsaeModelKey, value: spec.model.source },
@@ -61,17 +59,16 @@ export async function startPipeline(global: GlobalOptions, spec: RunSpec, option
         { key: TsaeVariantsKey, value: spec.sae.variants.map(variantLabel) },
         { key: TsaePresetKey, value: spec.preset ?? 'custom' },
         { key: TsaeStatusKey, value: 'running' },
+        { key: TsaeRunIdKey, value: workflowId },
       ],
     });
-    const ui = workflowUiUrl(target, workflowId);
+    const ui = workflowUiUrl(targetOf(global), workflowId);
     printResult({ ...global, json: global.json }, { event: 'started', workflowId, ui }, () => `Started ${workflowId}\nWeb UI: ${ui}`);
     if (!options.watch) return { workflowId, status: null };
     const snapshot = await watchRun(client, workflowId, { tty: Boolean(process.stdout.isTTY) && !global.json, signal: options.signal });
     printResult(global, { event: 'finished', workflowId, status: snapshot.status }, () => `${workflowId}: ${snapshot.status}`);
     return { workflowId, status: snapshot.status };
-  } finally {
-    await connection.close();
-  }
+  });
 }
 
 export function defaultWorkflowId(spec: RunSpec, now = new Date()): string {

@@ -1,10 +1,23 @@
 import type { Command } from 'commander';
-import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { TASK_QUEUES, WORKFLOW_TASK_TIMEOUT } from '../../../workflows/shared.js';
+import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { nightlyReproductionWorkflow } from '../../../workflows/nightly.js';
+import { TsaeNightlyKey, TsaePresetKey, TsaeStatusKey } from '../../../workflows/search-attributes.js';
+import { WORKFLOW_QUEUE } from '../../../workflows/shared.js';
 import { globalOptions, printResult, withClient } from './common.js';
 import { resolveSpec } from './run.js';
 
 const SCHEDULE_PREFIX = 'tsae-nightly-';
+
+/** A scheduled run's Temporal status and its comparison outcome (established, pass, regression). */
+async function nightlyOutcome(client: Client, workflowId: string, runId: string): Promise<{ status: string; nightly: string | null }> {
+  try {
+    const description = await client.workflow.getHandle(workflowId, runId).describe();
+    const nightly = description.typedSearchAttributes.get(TsaeNightlyKey) ?? null;
+    return { status: description.status.name, nightly };
+  } catch {
+    return { status: 'unknown', nightly: null };
+  }
+}
 
 interface CreateOptions {
   preset?: string;
@@ -39,11 +52,15 @@ export function registerSchedule(program: Command): void {
           spec: { cronExpressions: [options.cron] },
           action: {
             type: 'startWorkflow',
-            workflowType: 'nightlyReproductionWorkflow',
+            workflowType: nightlyReproductionWorkflow,
             workflowId: `nightly-${name}`,
-            taskQueue: TASK_QUEUES.cpu,
-            workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT,
+            taskQueue: WORKFLOW_QUEUE,
             args: [{ spec, reference: options.reference ?? name }],
+            staticSummary: `nightly reproduction of ${spec.preset ?? spec.name}, compared with reference ${options.reference ?? name}`,
+            typedSearchAttributes: [
+              { key: TsaePresetKey, value: spec.preset ?? 'custom' },
+              { key: TsaeStatusKey, value: 'running' },
+            ],
           },
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
           state: { paused: options.paused, note: `tsae nightly reproduction of ${spec.preset ?? spec.name}` },
@@ -61,18 +78,27 @@ export function registerSchedule(program: Command): void {
         const out = [];
         for await (const item of client.schedule.list()) {
           if (!item.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
+          const recentActions = [];
+          for (const action of item.info.recentActions) {
+            const { workflowId, firstExecutionRunId } = action.action.workflow;
+            recentActions.push({ at: action.takenAt.toISOString(), workflowId, ...(await nightlyOutcome(client, workflowId, firstExecutionRunId)) });
+          }
           out.push({
             name: item.scheduleId.slice(SCHEDULE_PREFIX.length),
             scheduleId: item.scheduleId,
             paused: item.state.paused,
             nextActionTimes: item.info.nextActionTimes.map((t) => t.toISOString()),
-            recentActions: item.info.recentActions.map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+            recentActions,
           });
         }
         return out;
       });
       printResult(global, rows, () =>
-        rows.length ? rows.map((r) => `${r.name}${r.paused ? ' (paused)' : ''}  next: ${r.nextActionTimes[0] ?? '-'}  recent: ${r.recentActions.map((a) => a.workflowId).join(', ') || '-'}`).join('\n') : 'no schedules',
+        rows.length
+          ? rows
+              .map((r) => `${r.name}${r.paused ? ' (paused)' : ''}  next: ${r.nextActionTimes[0] ?? '-'}  recent: ${r.recentActions.map((a) => `${a.workflowId} ${a.status}${a.nightly ? `/${a.nightly}` : ''}`).join(', ') || '-'}`)
+              .join('\n')
+          : 'no schedules',
       );
     });
 
