@@ -90,16 +90,20 @@ export function tokenizerFolderOf(tokenizer: string, modelDir: string): string {
 export function checkSpecTokenizer(spec: RunSpec, source = 'spec'): TokenizerFit | null {
   const { tokenizer, allowForeignTokenizer } = spec.tokenize;
   if (tokenizer === 'model') return null; // the model's own: its range is checked once the model is prepared
-  const model = staticModelFacts(spec.model.source);
+  const model = asSpecIssue(source, 'model.source', () => staticModelFacts(spec.model.source));
   if (!model) return null;
-  let tokenizerFacts: TokenizerFacts;
+  const tokenizerFacts = asSpecIssue(source, 'tokenize.tokenizer', () => readTokenizerFactsSync(tokenizerFolderOf(tokenizer, '')));
+  return checkTokenizerFitsModel({ tokenizer, tokenizerFacts, modelSource: spec.model.source, modelVocabSize: model.vocabSize, ownTokenizer: model.own, allowForeignTokenizer }, source);
+}
+
+/** A project error while reading a field's files becomes a validation problem of that field. */
+function asSpecIssue<T>(source: string, field: string, read: () => T): T {
   try {
-    tokenizerFacts = readTokenizerFactsSync(tokenizerFolderOf(tokenizer, ''));
+    return read();
   } catch (error) {
     if (!(error instanceof TsaeError)) throw error;
-    throw new SpecError(source, [{ field: 'tokenize.tokenizer', message: error.message }]);
+    throw new SpecError(source, [{ field, message: error.message }]);
   }
-  return checkTokenizerFitsModel({ tokenizer, tokenizerFacts, modelSource: spec.model.source, modelVocabSize: model.vocabSize, ownTokenizer: model.own, allowForeignTokenizer }, source);
 }
 
 /** Vocabulary and own tokenizer of a model source known without preparing it, or null. */

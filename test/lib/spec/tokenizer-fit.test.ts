@@ -106,6 +106,17 @@ test('validation from a spec file names the file; a tokenizer folder without tok
   await assert.rejects(specFromFile(join(dir, 'empty.yaml')), (e: unknown) => e instanceof SpecError && /tokenize\.tokenizer: tokenizer folder .* has no tokenizer\.json/.test(e.message));
 });
 
+test('validation: a Hugging Face checkpoint folder gives its vocabulary from config.json; its broken tokenizer.json is a model.source problem', async () => {
+  const dir = await mkdtemp(join(root, 'hf-'));
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'gemma3', text_config: { vocab_size: 32_000 } }));
+  const spec = presetSpec('smoke');
+  const withModel = (tokenizer: string) => ({ ...spec, model: { ...spec.model, source: dir }, tokenize: { ...spec.tokenize, tokenizer } });
+  assert.equal(folderVocabSize(dir), 32_000);
+  assert.throws(() => checkSpecTokenizer(withModel('gemma2')), refused(/has embeddings for only 32,000 ids/));
+  await writeFile(join(dir, 'tokenizer.json'), '{"model": ');
+  assert.throws(() => checkSpecTokenizer(withModel('gemma2')), (e: unknown) => e instanceof SpecError && e.issues[0].field === 'model.source' && /tokenizer\.json is not valid JSON/.test(e.message));
+});
+
 test('run time (model prepared): checkTokenizerForModel reads both tokenizer.json files and applies the rule', async () => {
   const input = { modelSource: 'model.gguf', modelDir: FIXTURE_MODEL, modelVocabSize: folderVocabSize(FIXTURE_MODEL)! };
   assert.equal(input.modelVocabSize, 259);
