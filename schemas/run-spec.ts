@@ -38,7 +38,15 @@ export const TokenizeSpec = TokenizeConfig.omit({ tokenizer: true })
     tokenizer: z
       .string()
       .default('model')
-      .describe("'model' (the model's own tokenizer.json), 'gemma2' (Gemma-2, vocab 256,000), 'gemma3' (vocab 262,144), or a folder with tokenizer.json"),
+      .describe(
+        "'model' (the model's own tokenizer.json), 'gemma2' (Gemma-2, vocab 256,000), 'gemma3' (vocab 262,144), or a folder with tokenizer.json. Its ids must fit the model's vocabulary; one that is not the model's own also needs allowForeignTokenizer",
+      ),
+    allowForeignTokenizer: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Use a tokenizer that is not the model's own (its id table differs from the model's tokenizer.json) although its ids fit, e.g. the Gemma-2 tokenizer with a Gemma 3 model; the ids then name other tokens to the model. Ids that do not fit are refused either way",
+      ),
   })
   .strict();
 

@@ -26,8 +26,6 @@ export interface SessionOptions {
   optimize?: boolean;
   /** Let idle intra-op threads spin (lower latency for back-to-back tiny runs); off by default. */
   spinThreads?: boolean;
-  /** Directory that holds external-data files when the model is given as bytes. */
-  externalDataDir?: string;
 }
 
 /** What onnxruntime-node on this machine can run: bundled providers plus CUDA if its libraries are present. */

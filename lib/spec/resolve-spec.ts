@@ -6,6 +6,7 @@ import type { RunSpec } from '../../schemas/run-spec.js';
 import { REGISTRY_MODELS } from '../../schemas/model.js';
 import { packageRoot } from '../core/package-root.js';
 import { applyOverrides, loadSpecFile, SpecError, validateSpec } from './load-spec.js';
+import { checkSpecTokenizer } from './tokenizer-fit.js';
 
 
 /** Parses `--set a.b=value` strings; values are YAML scalars (numbers, booleans, strings, lists). */
@@ -25,11 +26,17 @@ export function presetSpec(name: string, overrides: Record<string, unknown> = {}
     throw new SpecError('--preset', [{ field: 'preset', message: `unknown preset '${name}'; allowed: ${PRESET_NAMES.join(', ')}` }]);
   }
   const raw = applyOverrides(structuredClone(PRESETS[name as PresetName]) as Record<string, unknown>, overrides);
-  return absolutizePaths(validateSpec(raw, `preset ${name}`), packageRoot());
+  return checked(absolutizePaths(validateSpec(raw, `preset ${name}`), packageRoot()), `preset ${name}`);
 }
 
 export async function specFromFile(path: string, overrides: Record<string, unknown> = {}): Promise<RunSpec> {
-  return absolutizePaths(await loadSpecFile(path, overrides), process.cwd());
+  return checked(absolutizePaths(await loadSpecFile(path, overrides), process.cwd()), path);
+}
+
+/** Checks that need the files a spec names (they exist by now): the tokenizer must fit the model. */
+function checked(spec: RunSpec, source: string): RunSpec {
+  checkSpecTokenizer(spec, source);
+  return spec;
 }
 
 /**

@@ -80,18 +80,22 @@ export async function* readZstdChunks(path: string): AsyncGenerator<DecodedChunk
     throw new TsaeError(
       'BAD_INPUT',
       `Truncated zstd file ${path}: it ends at byte ${size} inside the frame that starts at byte ${frameStart}. ` +
-        'Re-download or re-compress the file; other shards are not affected.',
+        REPAIR_HINT,
       { details: { file: path, byteOffset: size, frameStart, reason: 'truncated-zstd' } },
     );
   }
 }
+
+const REPAIR_HINT =
+  'Re-download or re-compress the file, or set corpus.badInput: skip to keep the documents before the damage, ' +
+  'record it in the shard manifest and go on; other shards are not affected.';
 
 function corruptZstd(path: string, offset: number, frameStart: number, error: unknown): TsaeError {
   const why = error instanceof Error ? error.message : String(error);
   return new TsaeError(
     'BAD_INPUT',
     `Corrupt zstd data in ${path} at compressed byte offset ${offset} (frame starting at byte ${frameStart}): ${why}. ` +
-      'Re-download or re-compress the file; other shards are not affected.',
+      REPAIR_HINT,
     { details: { file: path, byteOffset: offset, frameStart, reason: 'corrupt-zstd' }, cause: error },
   );
 }

@@ -5,6 +5,7 @@ import { CorpusConfig } from '../../schemas/corpus.js';
 import { sha256Hex } from '../../lib/core/atomic-fs.js';
 import { listCorpusFiles, type CorpusFile } from './list-files.js';
 import { parquetRowGroupStarts } from './read-parquet.js';
+import { isCorruption } from './skip-log.js';
 
 const FINGERPRINT_BYTES = 1 << 20;
 
@@ -12,7 +13,8 @@ const FINGERPRINT_BYTES = 1 << 20;
  * Splits a corpus into independent shards for parallel tokenize activities: one per .jsonl.zst
  * file (zstd streams cannot be entered mid-way), plain .jsonl files cut at line starts about
  * every `shardBytes`, Parquet files cut at row-group boundaries about every `shardRows`.
- * Deterministic: files sorted by path, cut points from content only.
+ * Deterministic: files sorted by path, cut points from content only. A Parquet file whose footer
+ * does not parse fails planning under badInput 'fail' and is planned whole under 'skip'.
  */
 export async function planCorpusShards(configInput: CorpusConfigInput): Promise<CorpusShardPlan[]> {
   const config = CorpusConfig.parse(configInput);
@@ -21,7 +23,13 @@ export async function planCorpusShards(configInput: CorpusConfigInput): Promise<
   for (const file of files) {
     const fingerprint = await fingerprintFile(file.path, file.bytes);
     const base = { file: file.path, relPath: file.relPath, format: file.format, bytes: file.bytes, fingerprint };
-    const parts = await planFileParts(file, config.shardBytes, config.shardRows);
+    const parts = await planFileParts(file, config.shardBytes, config.shardRows).catch((error: unknown) => {
+      // Under 'skip' a Parquet file whose footer does not parse becomes one whole-file shard, so
+      // the tokenize stage records it in that shard's manifest (file, byte offset) like any other
+      // corrupt data; under 'fail' planning stops here, naming the file.
+      if (config.badInput === 'skip' && isCorruption(error)) return [{}];
+      throw error;
+    });
     parts.forEach((part, k) => {
       plans.push({ id: parts.length > 1 ? `${file.relPath}@${k}` : file.relPath, index: plans.length, ...base, ...part });
     });

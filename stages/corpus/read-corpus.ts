@@ -1,4 +1,5 @@
 import type { CorpusShardPlan } from '../../schemas/corpus.js';
+import type { TsaeError } from '../../lib/core/errors.js';
 import type { CorpusRecord } from './corpus-record.js';
 import { readJsonlRecords } from './read-jsonl.js';
 import { readParquetRecords } from './read-parquet.js';
@@ -12,6 +13,8 @@ export interface ShardReadOptions {
   /** Resume point: records at or before this line (JSON lines) / before this row (Parquet) are passed over. */
   resumeAfter?: number;
   onSourceOffset?: (offset: number) => void;
+  /** Corrupt compressed data (see readJsonlRecords / readParquetRecords); absent: the error propagates. */
+  onCorrupt?: (error: TsaeError) => void;
 }
 
 /** Streams the usable records of one planned shard, whatever its format. */
@@ -24,6 +27,7 @@ export function readShardRecords(shard: CorpusShardPlan, options: ShardReadOptio
     maxDocChars: options.maxDocChars,
     skips: options.skips,
     onSourceOffset: options.onSourceOffset,
+    onCorrupt: options.onCorrupt,
   };
   if (shard.format === 'parquet') {
     return readParquetRecords({

@@ -2,7 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import type { ChunkRange, DecodedChunk } from './decoded-chunks.js';
 import { readPlainChunks, readZstdChunks } from './decoded-chunks.js';
 import { checkText, normalizeMeta, type CorpusRecord } from './corpus-record.js';
-import type { SkipLog } from './skip-log.js';
+import { isCorruption, type SkipLog } from './skip-log.js';
+import type { TsaeError } from '../../lib/core/errors.js';
 import { splitLines } from './split-lines.js';
 
 export interface JsonlReadOptions {
@@ -23,6 +24,12 @@ export interface JsonlReadOptions {
   skips: SkipLog;
   /** Called with source-file bytes consumed, for progress. */
   onSourceOffset?: (offset: number) => void;
+  /**
+   * Called with the BAD_INPUT error of corrupt or truncated zstd data; the read then ends (a zstd
+   * stream cannot be re-entered after damage). It may rethrow (badInput 'fail'). Without it the
+   * error propagates.
+   */
+  onCorrupt?: (error: TsaeError) => void;
 }
 
 /**
@@ -35,12 +42,18 @@ export async function* readJsonlRecords(options: JsonlReadOptions): AsyncGenerat
     ? readZstdChunks(options.path)
     : readPlainChunks(options.path, options.range);
   const skipThrough = options.skipThroughLine ?? 0;
-  for await (const raw of splitLines(chunks, options.firstLine ?? 1, options.range?.start ?? 0)) {
-    options.onSourceOffset?.(raw.sourceOffset);
-    if (raw.line <= skipThrough) continue;
-    const location = `${options.relPath}:${raw.line}`;
-    const record = parseLine(raw.bytes, location, options);
-    if (record) yield { ...record, line: raw.line, byteOffset: raw.byteOffset };
+  try {
+    for await (const raw of splitLines(chunks, options.firstLine ?? 1, options.range?.start ?? 0)) {
+      options.onSourceOffset?.(raw.sourceOffset);
+      if (raw.line <= skipThrough) continue;
+      const location = `${options.relPath}:${raw.line}`;
+      const record = parseLine(raw.bytes, location, options);
+      if (record) yield { ...record, line: raw.line, byteOffset: raw.byteOffset };
+    }
+  } catch (error) {
+    // Only the decoder's own errors: a bad record under 'fail' (also BAD_INPUT) has no corruption reason.
+    if (!options.onCorrupt || !isCorruption(error)) throw error;
+    options.onCorrupt(error);
   }
 }
 

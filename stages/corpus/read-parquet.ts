@@ -1,10 +1,10 @@
 import { parquetReadObjects, parquetSchema } from 'hyparquet';
-import { openParquet } from './parquet-metadata.js';
 import type { FileMetaData } from 'hyparquet';
-import { badInput } from '../../lib/core/errors.js';
+import { badInput, TsaeError } from '../../lib/core/errors.js';
 import { checkText, normalizeMeta, type CorpusRecord } from './corpus-record.js';
 import { parquetCompressors } from './parquet-codecs.js';
-import type { SkipLog } from './skip-log.js';
+import { openParquet, rowGroupOffset } from './parquet-metadata.js';
+import { isCorruption, type SkipLog } from './skip-log.js';
 
 export interface ParquetReadOptions {
   path: string;
@@ -19,6 +19,12 @@ export interface ParquetReadOptions {
   maxDocChars: number;
   skips: SkipLog;
   onSourceOffset?: (offset: number) => void;
+  /**
+   * Called with the BAD_INPUT error of an unreadable footer (the read ends) or a row group whose
+   * pages do not decode (the read goes on with the next group: groups are independent). It may
+   * rethrow (badInput 'fail'). Without it the error propagates.
+   */
+  onCorrupt?: (error: TsaeError) => void;
 }
 
 /** Row-group boundaries of a Parquet file: starts[i] is the first row of group i, last entry = row count. */
@@ -38,7 +44,14 @@ function rowGroupStarts(metadata: FileMetaData): number[] {
  * and a meta column holding a struct or a JSON string), one row group in memory at a time.
  */
 export async function* readParquetRecords(options: ParquetReadOptions): AsyncGenerator<CorpusRecord> {
-  const { file, metadata } = await openParquet(options.path, 'corpus');
+  let opened: Awaited<ReturnType<typeof openParquet>>;
+  try {
+    opened = await openParquet(options.path, 'corpus');
+  } catch (error) {
+    if (!options.onCorrupt || !isCorruption(error)) throw error;
+    return options.onCorrupt(error);
+  }
+  const { file, metadata } = opened;
   const columns = parquetSchema(metadata).children.map((c) => c.element.name);
   if (!columns.includes(options.textField)) {
     throw badInput(`Parquet corpus file ${options.path} has no column '${options.textField}'; its columns: ${columns.join(', ')}. ` +
@@ -52,7 +65,15 @@ export async function* readParquetRecords(options: ParquetReadOptions): AsyncGen
     const from = Math.max(starts[g], rowStart, options.skipBeforeRow ?? 0);
     const to = Math.min(starts[g + 1], rowEnd);
     if (from >= to) continue;
-    const rows = await parquetReadObjects({ file, metadata, columns: wanted, rowStart: from, rowEnd: to, compressors: parquetCompressors });
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({ file, metadata, columns: wanted, rowStart: from, rowEnd: to, compressors: parquetCompressors });
+    } catch (error) {
+      const corrupt = corruptRowGroup(options.path, rowGroupOffset(metadata, g), from, to, error);
+      if (!options.onCorrupt) throw corrupt;
+      options.onCorrupt(corrupt);
+      continue;
+    }
     options.onSourceOffset?.(Math.round((file.byteLength * to) / Math.max(1, starts[starts.length - 1])));
     for (let i = 0; i < rows.length; i++) {
       const row = from + i;
@@ -66,4 +87,14 @@ export async function* readParquetRecords(options: ParquetReadOptions): AsyncGen
       yield { text: text as string, meta: normalizeMeta(rows[i][options.metaField]), file: options.relPath, line: row, location };
     }
   }
+}
+
+function corruptRowGroup(path: string, byteOffset: number, from: number, to: number, error: unknown): TsaeError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new TsaeError(
+    'BAD_INPUT',
+    `Corrupt Parquet data in ${path}: the row group at byte ${byteOffset} (rows ${from}-${to - 1}) does not decode: ${why}. ` +
+      'Re-create the file, or set corpus.badInput: skip to record the row group and go on with the next.',
+    { retryable: false, details: { file: path, byteOffset, rows: [from, to], reason: 'corrupt-parquet' }, cause: error },
+  );
 }

@@ -1,5 +1,6 @@
-import type { BadInputPolicy, SkipReason, SkipReport } from '../../schemas/corpus.js';
-import { badInput } from '../../lib/core/errors.js';
+import type { BadInputPolicy, CorruptionReason, SkipReason, SkipReport } from '../../schemas/corpus.js';
+import { CORRUPTION_REASONS } from '../../schemas/corpus.js';
+import { badInput, TsaeError } from '../../lib/core/errors.js';
 
 /** Locations kept per reason; counts stay exact beyond it. */
 export const MAX_SKIP_LOCATIONS = 1000;
@@ -47,4 +48,14 @@ export class SkipLog {
     const keys = [...this.reports.keys()].sort();
     return Object.fromEntries(keys.map((k) => [k, { ...this.reports.get(k)!, locations: [...this.reports.get(k)!.locations] }]));
   }
+}
+
+/** A decoder's BAD_INPUT error for corrupt compressed data (details.reason is a corruption reason). */
+export function isCorruption(error: unknown): error is TsaeError & { details: { reason: CorruptionReason; byteOffset: number } } {
+  return (
+    error instanceof TsaeError &&
+    error.code === 'BAD_INPUT' &&
+    (CORRUPTION_REASONS as readonly unknown[]).includes(error.details.reason) &&
+    typeof error.details.byteOffset === 'number'
+  );
 }

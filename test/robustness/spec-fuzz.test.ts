@@ -8,16 +8,8 @@ import assert from 'node:assert/strict';
 import YAML from 'yaml';
 import { PRESETS } from '../../schemas/presets.js';
 import { parseSpecText, SpecError } from '../../lib/spec/load-spec.js';
+import { mulberry32 } from '../../lib/core/prng.js'; // seeded, so failures reproduce
 
-/** mulberry32: a tiny seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WEIRD_VALUES: unknown[] = [null, -1, 0, 1e300, -1e-300, Number.MAX_SAFE_INTEGER + 2, 0.5, '', 'x'.repeat(5000), '../../etc', [], {}, [1, 'a'], true, 'NaN', '∞', { nested: { deep: [null] } }];
 
@@ -45,7 +37,7 @@ function mutate(spec: Record<string, unknown>, random: () => number): Record<str
 }
 
 test('2,000 mutated specs each validate or fail with a SpecError naming fields', () => {
-  const random = prng(20261126);
+  const random = mulberry32(20261126);
   const presets = Object.values(PRESETS).map((p) => ({ ...p, corpus: { ...p.corpus, source: 'demo' }, model: { ...p.model, source: 'gemma3-270m' } }));
   let rejected = 0;
   for (let i = 0; i < 2000; i++) {

@@ -94,7 +94,7 @@ test('an interrupted shard resumes from its checkpoint without redoing finished 
   assert.deepEqual(await filesOf(dir), await filesOf(whole));
 });
 
-test('bad input through the stage: skip reports in the manifest, fail stops the shard, a corrupt zst fails only its shard', async () => {
+test('bad input through the stage: skip reports in the manifest, fail stops the shard, a truncated zst under fail fails only its shard', async () => {
   const dir = await mkdtemp(join(root, 'badshard-'));
   const good = (t: string) => JSON.stringify({ text: t, meta: { pile_set_name: 'T' } });
   await writeFile(join(dir, 'bad.jsonl'), [good('fine one'), '{broken', JSON.stringify({ text: null }), good(' '), good('y'.repeat(50)), good('fine two')].join('\n') + '\n');
@@ -117,8 +117,8 @@ test('bad input through the stage: skip reports in the manifest, fail stops the 
   const zst = await readFile(join(root, 'good.jsonl.zst'));
   await writeFile(join(dir, 'cut.jsonl.zst'), zst.subarray(0, zst.length - 100));
   const [cut] = await planCorpusShards({ path: join(dir, 'cut.jsonl.zst') });
-  await assert.rejects(tokenizeShard({ shard: cut, tokenizer, config }, await mkdtemp(join(root, 'c-')), defaultStageContext()),
-    (e: unknown) => e instanceof TsaeError && e.code === 'BAD_INPUT' && e.message.includes('cut.jsonl.zst') && e.message.includes(`byte ${zst.length - 100}`));
+  await assert.rejects(tokenizeShard({ shard: cut, tokenizer, config, corpus: { badInput: 'fail' } }, await mkdtemp(join(root, 'c-')), defaultStageContext()),
+    (e: unknown) => e instanceof TsaeError && e.code === 'BAD_INPUT' && !e.retryable && e.message.includes('cut.jsonl.zst') && e.message.includes(`byte ${zst.length - 100}`));
   const other = await tokenizeShard({ shard, tokenizer, config }, await mkdtemp(join(root, 'o-')), defaultStageContext());
   assert.equal(other.documents.tokenized, docs.length);
 });
