@@ -128,6 +128,7 @@ interface RunControl {
 
 async function produce<I, S, R>(activityName: string, def: StageDefinition<I, S, R>, input: I, deps: ActivityDeps, control: RunControl): Promise<StageResult<unknown>> {
   const shape = (result: StageResult<S>): StageResult<unknown> => ({ ...result, summary: def.result ? def.result(result.summary) : result.summary });
+  await def.validate?.(input, deps);
   const passed = def.passthrough ? await def.passthrough(input, deps) : null;
   if (passed) {
     await def.check?.(passed, input, deps);

@@ -63,6 +63,8 @@ export interface StageDefinition<I = any, S = any, R = S> {
    * or null to go through the artifact store.
    */
   passthrough?(input: I, deps: StageDeps): Promise<StageResult<S> | null>;
+  /** Refuses an input before any work or cache lookup (e.g. a tokenizer that does not fit the model). */
+  validate?(input: I, deps: StageDeps): Promise<void>;
   /** Checks a result against this input, also on a cache hit (e.g. a layer the model lacks). */
   check?(result: StageResult<S>, input: I, deps: StageDeps): Promise<void>;
 }

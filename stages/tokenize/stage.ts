@@ -1,8 +1,8 @@
 /** tokenizeShard: one corpus shard into Parquet token files (cached per shard, resumable per file). */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TokenizerSource, TokenizeShardSummary } from '../../schemas/corpus.js';
-import type { CorpusSummary, ModelSummary, PlanItemRef, SpecRef, StageResult, TokenShardSummary } from '../../schemas/pipeline.js';
+import type { TokenizerSource, TokenizeShardCounts, TokenizeShardSummary } from '../../schemas/corpus.js';
+import type { CorpusSummary, ModelSummary, PlanItemRef, SpecRef, StageResult } from '../../schemas/pipeline.js';
 import type { RunSpec } from '../../schemas/run-spec.js';
 import { canonicalJson, sha256File } from '../../lib/core/atomic-fs.js';
 import { loadSpec } from '../../lib/stage/spec-ref.js';
@@ -12,6 +12,8 @@ import { planFileOf } from '../corpus/corpus-paths.js';
 import { modelDirOf } from '../model/model-paths.js';
 import { loadTokenizer, tokenizerFolder, type TextTokenizer } from './load-tokenizer.js';
 import { tokenizeShard } from './tokenize-shard.js';
+import { tokenizeShardCounts } from './shard-counts.js';
+import { checkTokenizerForModel } from '../../lib/spec/tokenizer-fit.js';
 
 export interface TokenizeStageInput {
   spec: SpecRef;
@@ -20,7 +22,13 @@ export interface TokenizeStageInput {
   plan: PlanItemRef;
 }
 
-export type TokenizeStageSummary = TokenShardSummary & { manifest: TokenizeShardSummary };
+export type TokenizeStageSummary = TokenizeShardCounts & { manifest: TokenizeShardSummary };
+
+/** The tokenize settings that shape token files (the foreign-tokenizer override only permits). */
+function tokenizeSettings(spec: RunSpec) {
+  const { tokenizer, allowForeignTokenizer: _allowed, ...config } = spec.tokenize;
+  return { tokenizerName: tokenizer, config };
+}
 
 export function tokenizerSourceOf(spec: RunSpec, modelDir: string): TokenizerSource {
   const name = spec.tokenize.tokenizer;
@@ -42,35 +50,43 @@ function tokenizerFor(source: TokenizerSource, fastSplit: boolean): Promise<Text
   return tokenizer;
 }
 
-export const tokenizeStage = defineStage<TokenizeStageInput, TokenizeStageSummary, TokenShardSummary>({
+export const tokenizeStage = defineStage<TokenizeStageInput, TokenizeStageSummary, TokenizeShardCounts>({
   name: 'tokenize',
   module: import.meta.url,
   resources: 'cpu',
   cached: true,
   keyOf: async (input, deps) => {
     const spec = await loadSpec(deps.store, input.spec);
-    const { tokenizer: tokenizerName, ...tokenizeConfig } = spec.tokenize;
+    const { tokenizerName, config: tokenizeConfig } = tokenizeSettings(spec);
     const { source: _source, ...corpusConfig } = spec.corpus;
     const plan = await corpusPlanItem(deps.store, input.plan.plan, input.plan.index);
     // The plan's absolute file path is not part of the key: its content fingerprint and relative path are.
     const { file: _file, ...planKey } = plan;
     const source = tokenizerSourceOf(spec, modelDirOf(deps.dataDir, input.model));
     const tokenizer = await fileDigest(join(tokenizerFolder(source), 'tokenizer.json'));
-    return { config: { plan: planKey, tokenizer, tokenizerName, tokenizeConfig, corpusConfig }, inputs: [] };
+    const modelVocabSize = input.model.summary.vocabSize;
+    return { config: { plan: planKey, tokenizer, tokenizerName, tokenizeConfig, corpusConfig, modelVocabSize }, inputs: [] };
   },
   run: async (input, deps, { workDir }, ctx) => {
     const spec = await loadSpec(deps.store, input.spec);
-    const { tokenizer: _name, ...tokenizeConfig } = spec.tokenize;
+    const { config: tokenizeConfig } = tokenizeSettings(spec);
     const { source: _source, ...corpusConfig } = spec.corpus;
     const source = tokenizerSourceOf(spec, modelDirOf(deps.dataDir, input.model));
     const plan = await corpusPlanItem(deps.store, input.plan.plan, input.plan.index);
     ctx.onProgress({ stage: 'tokenize', item: plan.id, done: 0, total: plan.bytes, unit: 'bytes' });
     const tokenizer = await tokenizerFor(source, tokenizeConfig.fastSplit);
+    const modelVocabSize = input.model.summary.vocabSize;
     const shard = { ...plan, file: planFileOf(deps.store, input.corpus, plan) };
-    const manifest = await tokenizeShard({ shard, tokenizer, config: { ...tokenizeConfig, tokenizer: source }, corpus: corpusConfig }, workDir, ctx);
-    return { ...summarizeTokenShard(manifest), manifest };
+    const manifest = await tokenizeShard({ shard, tokenizer, config: { ...tokenizeConfig, tokenizer: source }, corpus: corpusConfig, modelVocabSize }, workDir, ctx);
+    return { ...tokenizeShardCounts(manifest), manifest };
   },
-  // The workflow needs counts; skip locations stay in the shard's manifest file.
+  // The tokenizer must fit the model (ids below its vocabulary; the model's own unless overridden),
+  // also on a cache hit: a non-retryable BAD_CONFIG naming tokenize.tokenizer and model.source.
+  validate: async (input, deps) => {
+    const spec = await loadSpec(deps.store, input.spec);
+    await checkTokenizerForModel({ tokenize: spec.tokenize, modelSource: spec.model.source, modelDir: modelDirOf(deps.dataDir, input.model), modelVocabSize: input.model.summary.vocabSize });
+  },
+  // The workflow needs counts; skip and corruption locations stay in the shard's manifest file.
   result: ({ manifest: _manifest, ...counts }) => counts,
 });
 
@@ -85,16 +101,4 @@ async function fileDigest(path: string): Promise<string> {
     digests.set(id, digest);
   }
   return digest;
-}
-
-function summarizeTokenShard(manifest: TokenizeShardSummary): TokenShardSummary {
-  const split = (record: Record<string, number>) => ({ train: record.train ?? 0, val: record.val ?? 0, test: record.test ?? 0 });
-  const rowsBySplit = split(manifest.rows);
-  return {
-    rows: rowsBySplit.train + rowsBySplit.val + rowsBySplit.test,
-    tokens: manifest.tokens.total,
-    rowsBySplit,
-    tokensBySplit: split(manifest.tokens.bySplit),
-    skipped: manifest.documents.skipped,
-  };
 }
