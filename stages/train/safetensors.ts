@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
 import { badInput } from '../../lib/core/errors.js';
+import { halfToFloat } from '../extract/scale.js';
 
 export interface NamedTensor {
   data: Float32Array;
@@ -181,16 +182,6 @@ function toFloat32(raw: Uint8Array, dtype: string, where: string): Float32Array 
     throw badInput(`${where} has dtype ${dtype}; readable as float: ${FLOAT_DTYPES.join(', ')}`, { dtype });
   }
   return out;
-}
-
-/** IEEE 754 binary16 -> number (exact). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const mantissa = h & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

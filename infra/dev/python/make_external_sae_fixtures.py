@@ -305,6 +305,27 @@ def clear_dl(ae, dict_class: str, x: torch.Tensor) -> bool:
     return min_margin(pre, "relu") > MARGIN
 
 
+def torch_checkpoint_case() -> None:
+    """Reader cases for torch-checkpoint.ts: views with strides and storage offsets, and every float dtype."""
+    gen = torch.Generator().manual_seed(99)
+    base = randn(gen, 5, 7)
+    tensors = {
+        "transposed": base.float().T,  # stride (1, 7): not row-major
+        "sliced": base.float()[1:4, 2:6],  # storage offset 9, row stride 7
+        "half": base[0].half(),
+        "bfloat": base[1].bfloat16(),
+        "double": base[2],
+        "int_k": torch.tensor(5, dtype=torch.int32),
+        "long": torch.tensor([3, -4], dtype=torch.int64),
+    }
+    folder = OUT / "torch-checkpoint"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    torch.save(tensors, folder / "views.pt")
+    expected = {k: {"shape": list(v.shape), "values": v.double().flatten().tolist()} for k, v in tensors.items()}
+    (folder / "views.json").write_text(json.dumps(expected, indent=1) + "\n")
+
+
 def main() -> None:
     torch.set_grad_enabled(False)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -319,6 +340,7 @@ def main() -> None:
     dl = dictionary_learning()
     for seed, dict_class in enumerate(["AutoEncoder", "AutoEncoderNew", "GatedAutoEncoder", "JumpReluAutoEncoder", "AutoEncoderTopK", "BatchTopKSAE", "MatryoshkaBatchTopKSAE"], start=10):
         dl_case(dl, f"dictionary-learning-{dict_class}", dict_class, seed)
+    torch_checkpoint_case()
 
 
 if __name__ == "__main__":

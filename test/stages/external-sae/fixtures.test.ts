@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExternalSaeInfo } from '../../../schemas/external-sae.js';
 import { importExternalSae } from '../../../stages/external-sae/import-external-sae.js';
 import { loadImportedSae } from '../../../stages/external-sae/imported-sae-runtime.js';
 import { activeSets, assertClose, coreMetrics, fixtureCases } from './helpers.js';
@@ -43,6 +44,7 @@ for (const { name, dir, ref } of cases) {
   test(`${name} (${ref.library}): our loader and runtime reproduce the library's forward and metrics`, async () => {
     const out = await mkdtemp(join(tmpdir(), 'ext-sae-'));
     const info = await importExternalSae(join(dir, ref.folder), out, { dModel: ref.d_in, layer: ref.layer });
+    assert.deepEqual(ExternalSaeInfo.parse(info), info, 'inspect output matches its schema');
     assert.deepEqual({ format: info.format, architecture: info.architecture, dtype: info.dtype }, EXPECTED[name]);
     assert.equal(info.hookName, `blocks.${ref.layer}.hook_resid_post`);
     assert.equal(info.dIn, ref.d_in);

@@ -1,6 +1,6 @@
 /** Shared pieces of the external-SAE tests: fixture references and the eval's core metric pass. */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActivationTable } from '../../../schemas/activation-shard.js';
 import { defaultStageContext } from '../../../lib/core/context.js';
@@ -29,6 +29,7 @@ export const FIXTURES_DIR = fixturePath('external-sae');
 
 export function fixtureCases(): { name: string; dir: string; ref: FixtureReference }[] {
   return readdirSync(FIXTURES_DIR)
+    .filter((name) => existsSync(join(FIXTURES_DIR, name, 'reference.json')))
     .sort()
     .map((name) => ({ name, dir: join(FIXTURES_DIR, name), ref: JSON.parse(readFileSync(join(FIXTURES_DIR, name, 'reference.json'), 'utf8')) as FixtureReference }));
 }

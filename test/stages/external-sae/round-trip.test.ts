@@ -2,7 +2,7 @@
  * Round trip: an SAE trained and exported by our own trainer, read back as an external SAELens
  * folder, is the same SAE: the imported weights file is byte-identical, and latents,
  * reconstructions and the core eval's metrics equal those of the trained folder's own runtime.
- * The content address is stable and follows the bytes.
+ * The content address is stable and follows the bytes; imports of the same bytes are byte-identical.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,6 +66,10 @@ test('the content address is stable, ignores the folder path, and changes with o
   assert.deepEqual(first.files.map((f) => f.file).sort(), ['cfg.json', 'sae_weights.safetensors']);
   await cp(join(dir, 'a'), join(dir, 'moved'), { recursive: true });
   assert.equal((await inspectExternalSae(join(dir, 'moved'))).sha256, first.sha256, 'a copy elsewhere has the same address');
+  for (const from of ['a', 'moved']) await importExternalSae(join(dir, from), join(dir, `imported-${from}`));
+  for (const file of ['cfg.json', 'source.json', 'sae.safetensors']) {
+    assert.deepEqual(await readFile(join(dir, 'imported-moved', file)), await readFile(join(dir, 'imported-a', file)), `${file}: same bytes from either path`);
+  }
   const weights = join(dir, 'moved', 'sae_weights.safetensors');
   const bytes = await readFile(weights);
   await rm(weights); // a hard link to sae.safetensors: replace it rather than write through

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExternalSaeEntry } from '../../../schemas/external-sae.js';
 import { TsaeError, type ErrorCode } from '../../../lib/core/errors.js';
 import { inspectExternalSae, type InspectOptions } from '../../../stages/external-sae/inspect-external-sae.js';
 import { loadImportedSae } from '../../../stages/external-sae/imported-sae-runtime.js';
@@ -214,4 +215,12 @@ test('a folder with no recognisable checkpoint files lists the expected layouts'
   await mkdir(join(dir, 'nested'));
   await writeFile(join(dir, 'weights.bin'), 'x');
   await rejects(dir, RUN, 'BAD_INPUT', /sparsify: cfg\.json \+ sae\.safetensors; dictionary_learning: config\.json \+ ae\.pt/);
+});
+
+test('spec entries: a label, a path, an optional format and hook; nothing else', () => {
+  assert.deepEqual(ExternalSaeEntry.parse({ name: 'gemma-scope_16k', path: './saes/l6' }), { name: 'gemma-scope_16k', path: './saes/l6' });
+  assert.equal(ExternalSaeEntry.parse({ name: 'dl.topk', path: 'x', format: 'dictionary_learning', hookName: 'blocks.6.hook_resid_post' }).format, 'dictionary_learning');
+  for (const bad of [{ name: 'has space', path: 'x' }, { name: 'ok', path: '' }, { name: 'ok', path: 'x', format: 'pt' }, { name: 'ok', path: 'x', layer: 6 }]) {
+    assert.equal(ExternalSaeEntry.safeParse(bad).success, false, JSON.stringify(bad));
+  }
 });
