@@ -3,7 +3,7 @@
  * b_dec subtracted from the input, decoder rows as stored, float32 weights in the names and
  * shapes of stages/train/forward-graph.ts `architectureWeights`, so the runtime our own SAEs use
  * (stages/train/sae-runtime.ts) evaluates it unchanged. Checkpoint options that differ from that
- * form are folded into the weights exactly (in float64), each recorded in `transforms`:
+ * form are folded into the weights exactly (float64 arithmetic, one rounding to float32 per element), each recorded in `transforms`:
  *   - apply_b_dec_to_input = false (SAELens; dictionary_learning JumpReluAutoEncoder, AutoEncoderNew):
  *     (x - b_dec) W_enc + (b_enc + b_dec W_enc) = x W_enc + b_enc; for gated, b_gate and b_mag
  *     take the same shift through W_enc and W_enc * exp(r_mag).
@@ -43,9 +43,13 @@ export interface RawExternalSae {
   notes: string[];
 }
 
-/** Weights in the runtime's form plus the list of exact rewrites that produced them. */
+/**
+ * Weights in the runtime's form plus the list of exact rewrites that produced them. Tensors no
+ * fold touches are passed through; touched ones are copied and updated element by element with
+ * float64 arithmetic (one rounding to float32 per element), so a large SAE never needs float64 copies.
+ */
 export function canonicalWeights(raw: RawExternalSae): { weights: Record<string, Float32Array>; transforms: string[] } {
-  const w = Object.fromEntries(Object.entries(raw.weights).map(([name, t]) => [name, Float64Array.from(t)]));
+  const w = { ...raw.weights };
   const transforms = [...raw.notes];
   if (raw.foldDecoderNorms) {
     foldDecoderNorms(w, raw.architecture, raw.dIn, raw.dSae);
@@ -55,11 +59,11 @@ export function canonicalWeights(raw: RawExternalSae): { weights: Record<string,
     foldInputBias(w, raw.architecture, raw.dIn, raw.dSae);
     transforms.push(`apply_b_dec_to_input=false: b_dec W_enc added to ${raw.architecture === 'gated' ? 'b_gate (and through exp(r_mag) to b_mag)' : 'b_enc'}, so the runtime may subtract b_dec from the input`);
   }
-  return { weights: Object.fromEntries(Object.entries(w).map(([name, t]) => [name, Float32Array.from(t)])), transforms };
+  return { weights: w, transforms };
 }
 
 /** v [dIn] times W_enc [dIn, dSae] -> [dSae], in float64. */
-function inputTimesEncoder(v: Float64Array, W: Float64Array, dIn: number, dSae: number): Float64Array {
+function inputTimesEncoder(v: Float32Array, W: Float32Array, dIn: number, dSae: number): Float64Array {
   const out = new Float64Array(dSae);
   for (let j = 0; j < dIn; j++) {
     const vj = v[j];
@@ -69,19 +73,23 @@ function inputTimesEncoder(v: Float64Array, W: Float64Array, dIn: number, dSae: 
   return out;
 }
 
-function foldInputBias(w: Record<string, Float64Array>, arch: SaeArchitecture, dIn: number, dSae: number): void {
+function foldInputBias(w: Record<string, Float32Array>, arch: SaeArchitecture, dIn: number, dSae: number): void {
   const shift = inputTimesEncoder(w.b_dec, w.W_enc, dIn, dSae);
   if (arch === 'gated') {
+    const [gate, mag] = [Float32Array.from(w.b_gate), Float32Array.from(w.b_mag)];
     for (let i = 0; i < dSae; i++) {
-      w.b_gate[i] += shift[i];
-      w.b_mag[i] += shift[i] * Math.exp(w.r_mag[i]);
+      gate[i] = w.b_gate[i] + shift[i];
+      mag[i] = w.b_mag[i] + shift[i] * Math.exp(w.r_mag[i]);
     }
+    Object.assign(w, { b_gate: gate, b_mag: mag });
   } else {
-    for (let i = 0; i < dSae; i++) w.b_enc[i] += shift[i];
+    w.b_enc = Float32Array.from(w.b_enc, (b, i) => b + shift[i]);
   }
 }
 
-function foldDecoderNorms(w: Record<string, Float64Array>, arch: SaeArchitecture, dIn: number, dSae: number): void {
+function foldDecoderNorms(w: Record<string, Float32Array>, arch: SaeArchitecture, dIn: number, dSae: number): void {
+  const scaled = arch === 'gated' ? ['b_gate', 'b_mag'] : ['b_enc', ...(arch === 'jumprelu' ? ['threshold'] : [])];
+  for (const name of ['W_enc', 'W_dec', ...scaled]) w[name] = Float32Array.from(w[name]);
   for (let i = 0; i < dSae; i++) {
     let sq = 0;
     for (let j = 0; j < dIn; j++) sq += w.W_dec[i * dIn + j] ** 2;
@@ -91,7 +99,7 @@ function foldDecoderNorms(w: Record<string, Float64Array>, arch: SaeArchitecture
       w.W_dec[i * dIn + j] /= n;
       w.W_enc[j * dSae + i] *= n;
     }
-    for (const bias of arch === 'gated' ? ['b_gate', 'b_mag'] : ['b_enc', ...(arch === 'jumprelu' ? ['threshold'] : [])]) w[bias][i] *= n;
+    for (const bias of scaled) w[bias][i] *= n;
   }
 }
 
