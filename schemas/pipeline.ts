@@ -123,7 +123,8 @@ export interface VariantInput {
   /** The slice of the spec the workflow needs (queues, timeouts, families): the rest stays by reference. */
   settings: RunSettings;
   families: import('./eval.js').EvalFamily[];
-  variantIndex: number;
+  /** Where the SAE comes from: trained from `sae.variants[variantIndex]`, or imported from `sae.external[index]`. */
+  source: { kind: 'train'; variantIndex: number } | { kind: 'external'; index: number };
   label: string;
   /** The run's root workflow (told when a stage here waits for a resume). */
   rootId: string;
@@ -137,6 +138,8 @@ export interface VariantInput {
 
 export interface VariantResult {
   label: string;
+  /** Trained here, or imported from a folder trained elsewhere. */
+  kind: 'train' | 'external';
   sae: StageResult<unknown>;
   evals: Record<string, StageResult<unknown>>;
   /** Feature-browser data (top contexts, logit effects), when the evals ran. */

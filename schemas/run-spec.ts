@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { CorpusConfig, TokenizeConfig } from './corpus.js';
 import { EvalOptions, EVAL_FAMILIES } from './eval.js';
-import { variantLabel } from './labels.js';
+import { ExternalSaeEntry } from './external-sae.js';
+import { variantLabel } from './derived.js';
 import { TrainConfig } from './train.js';
 import { DEVICES } from '../lib/core/devices.js';
 
@@ -75,8 +76,12 @@ export const VariantSpec = z
 
 export const SaeSpec = z
   .object({
-    dSae: z.number().int().positive().describe('Number of latents (the paper: 65,536)'),
-    variants: z.array(VariantSpec).min(1).describe('SAEs to train, each as its own child workflow'),
+    dSae: z.number().int().positive().describe('Number of latents of the trained variants (the paper: 65,536)'),
+    variants: z.array(VariantSpec).default([]).describe('SAEs to train, each as its own child workflow'),
+    external: z
+      .array(ExternalSaeEntry)
+      .default([])
+      .describe('SAEs trained elsewhere (SAELens, sparsify or dictionary_learning folders), evaluated beside or instead of the trained variants'),
   })
   .strict();
 
@@ -150,10 +155,18 @@ export const RunSpecBase = z
   .strict();
 
 export const RunSpec = RunSpecBase.superRefine((spec, ctx) => {
+    if (spec.sae.variants.length === 0 && spec.sae.external.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['sae', 'variants'], message: 'name at least one SAE: a variant to train or an external SAE (sae.external)' });
+    }
     const labels = spec.sae.variants.map((v) => v.name ?? v.variant);
     labels.forEach((label, i) => {
       if (labels.indexOf(label) !== i) {
         ctx.addIssue({ code: 'custom', path: ['sae', 'variants', i, 'name'], message: `duplicate variant label '${label}'; give each a distinct name` });
+      }
+    });
+    spec.sae.external.forEach((entry, i) => {
+      if (labels.includes(entry.name) || spec.sae.external.findIndex((e) => e.name === entry.name) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['sae', 'external', i, 'name'], message: `label '${entry.name}' is already used by another SAE of this spec; give each a distinct name` });
       }
     });
     if (spec.tokens.train < spec.train.batchSize) {

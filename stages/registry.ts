@@ -7,6 +7,7 @@ import { compareStage } from './compare/stage.js';
 import { corpusStage } from './corpus/stage.js';
 import { evaluateStage } from './evaluate/stage.js';
 import { extractStage } from './extract/stage.js';
+import { externalSaeStage } from './external-sae/stage.js';
 import { modelStage } from './model/stage.js';
 import { mergeSetsStage, writeSetStage } from './plan/artifact-sets.js';
 import { planCorpusStage } from './plan/corpus-plan-stage.js';
@@ -28,6 +29,7 @@ export const STAGES = {
   writeSet: writeSetStage,
   mergeSets: mergeSetsStage,
   trainSae: trainStage,
+  importExternalSae: externalSaeStage,
   evaluateSae: evaluateStage,
   collectFeatures: featuresStage,
   writeReport: reportStage,

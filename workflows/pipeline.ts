@@ -11,7 +11,7 @@
 import { executeChild, workflowInfo } from '@temporalio/workflow';
 import type { ArtifactRef } from '../schemas/manifest.js';
 import type { PipelineInput, PipelineResult, RunSettings, StageResult, VariantResult } from '../schemas/pipeline.js';
-import { variantLabel } from '../schemas/labels.js';
+import { variantLabel } from '../schemas/derived.js';
 import { workflowUiPath } from '../lib/core/ui-url.js';
 import { callActivity } from './calls.js';
 import { fanOutWorkflow, runAttributes, type FanOutInput, type FanOutResult } from './fan-out.js';
@@ -80,16 +80,20 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
     ]);
     const tokens = { train: trainSet.totals.tokens ?? 0, eval: evalSet.totals.tokens ?? 0 };
 
+    // One child per SAE: the variants to train, then the external SAEs to import and evaluate.
+    const saes = [
+      ...runSpec.sae.variants.map((variant, variantIndex) => ({ label: variantLabel(variant), source: { kind: 'train' as const, variantIndex }, what: `train ${variant.variant}` })),
+      ...runSpec.sae.external.map((entry, index) => ({ label: entry.name, source: { kind: 'external' as const, index }, what: `import ${entry.path}` })),
+    ];
     const variants: VariantResult[] = await Promise.all(
-      runSpec.sae.variants.map((variant, variantIndex) => {
-        const label = variantLabel(variant);
+      saes.map(({ label, source, what }) => {
         const workflowId = `${runId}--${label}`;
         runner.setChild(label, workflowId);
         return executeChild(trainVariantWorkflow, {
           workflowId,
-          staticSummary: `SAE ${label} (${variant.variant}): train, ${runSpec.evaluate.families.join(', ')}`,
+          staticSummary: `SAE ${label}: ${what}; ${runSpec.evaluate.families.join(', ')}`,
           typedSearchAttributes: runAttributes(rootId),
-          args: [{ spec, settings, families: runSpec.evaluate.families, variantIndex, label, rootId, model, corpus, trainSet: trainSet.set, evalSet: evalSet.set }],
+          args: [{ spec, settings, families: runSpec.evaluate.families, source, label, rootId, model, corpus, trainSet: trainSet.set, evalSet: evalSet.set }],
         }).finally(() => runner.removeChild(label));
       }),
     );

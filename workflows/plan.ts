@@ -1,6 +1,7 @@
 /**
  * Pure planning functions used by the workflows (deterministic: no I/O, no clocks, no random).
  */
+import { trainBudget } from '../schemas/derived.js';
 import type { RunSpec } from '../schemas/run-spec.js';
 
 /** Characters per token assumed when sizing tokenization waves (English-ish text). */
@@ -16,8 +17,8 @@ export interface TokenTotals {
 }
 
 /** True when the tokenized shards cover both budgets. */
-export function budgetsMet(totals: TokenTotals, spec: Pick<RunSpec, 'tokens'>): boolean {
-  return totals.train >= spec.tokens.train && totals.test >= spec.tokens.eval;
+export function budgetsMet(totals: TokenTotals, spec: Pick<RunSpec, 'tokens' | 'sae'>): boolean {
+  return totals.train >= trainBudget(spec) && totals.test >= spec.tokens.eval;
 }
 
 /**
@@ -25,11 +26,11 @@ export function budgetsMet(totals: TokenTotals, spec: Pick<RunSpec, 'tokens'>): 
  * still missing by a size estimate (honouring a per-shard token cap), at least 1. Concurrency
  * is bounded separately (the fan-out window), so a wave may be large.
  */
-export function tokenizeWaveSize(plan: { meanBytes: number; compressedShare: number }, totals: TokenTotals, spec: Pick<RunSpec, 'tokens' | 'tokenize' | 'corpus'>): number {
+export function tokenizeWaveSize(plan: { meanBytes: number; compressedShare: number }, totals: TokenTotals, spec: Pick<RunSpec, 'tokens' | 'tokenize' | 'corpus' | 'sae'>): number {
   const bytes = plan.meanBytes * (1 + plan.compressedShare * (ZSTD_RATIO - 1));
   const cap = spec.corpus.limits.maxTokensPerShard ?? Infinity;
   const tokensPerShard = Math.max(1, Math.min(cap, bytes / CHARS_PER_TOKEN));
-  const missingTrain = Math.max(0, spec.tokens.train - totals.train) / spec.tokenize.splits.train;
+  const missingTrain = Math.max(0, trainBudget(spec) - totals.train) / Math.max(spec.tokenize.splits.train, 1e-9);
   const missingTest = Math.max(0, spec.tokens.eval - totals.test) / Math.max(spec.tokenize.splits.test, 1e-9);
   return Math.max(1, Math.ceil((WAVE_MARGIN * Math.max(missingTrain, missingTest)) / tokensPerShard));
 }

@@ -32,6 +32,7 @@ export const ACTIVITY_CLASSES = {
   writeSet: 'light',
   mergeSets: 'light',
   trainSae: 'compute',
+  importExternalSae: 'cpu',
   evaluateSae: 'compute',
   collectFeatures: 'compute',
   writeReport: 'cpu',

@@ -136,7 +136,9 @@ export class StageRunner {
     await this.notifyRoot(state.name, state.error ?? '');
     const generation = this.resumeGeneration;
     const hours = this.options.awaitResumeHours;
-    const resumed = await condition(() => this.resumeGeneration > generation, hours ? `${hours} hours` : undefined);
+    const resumedNow = () => this.resumeGeneration > generation;
+    // condition() without a timeout resolves to undefined: only the timed form says whether it timed out.
+    const resumed = hours ? await condition(resumedNow, `${hours} hours`) : (await condition(resumedNow), true);
     await this.notifyRoot(state.name, null);
     if (!resumed) {
       state.status = 'failed';

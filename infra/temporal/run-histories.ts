@@ -4,7 +4,9 @@
  * the scale test and the pipeline benchmark.
  */
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto;
 
 export interface ActivitySpan {
   workflowId: string;
@@ -60,7 +62,7 @@ export async function collectRunHistories(client: Client, rootId: string): Promi
 }
 
 /** Byte sizes of the payloads an event carries (inputs, results, details). */
-function payloadsOf(event: temporal.api.history.v1.IHistoryEvent): number[] {
+function payloadsOf(event: proto.temporal.api.history.v1.IHistoryEvent): number[] {
   const sizes: number[] = [];
   const walk = (value: unknown, depth: number) => {
     if (!value || typeof value !== 'object' || depth > 6) return;

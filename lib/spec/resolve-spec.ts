@@ -57,6 +57,7 @@ export function absolutizePaths(spec: RunSpec, base: string): RunSpec {
   out.model.source = fix(spec.model.source, 'model.source', (v) => !REGISTRY_MODELS.includes(v as never) && (looksLikePath(v) || existsSync(resolve(base, v))));
   out.corpus.source = fix(spec.corpus.source, 'corpus.source', (v) => v !== 'demo');
   out.tokenize.tokenizer = fix(spec.tokenize.tokenizer, 'tokenize.tokenizer', (v) => !['model', 'gemma2', 'gemma3'].includes(v));
+  out.sae.external = spec.sae.external.map((entry, i) => ({ ...entry, path: fix(entry.path, `sae.external.${i}.path`, () => true) }));
   if (issues.length) throw new SpecError('spec', issues);
   return out;
 }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import type { EvalFamily } from '../../schemas/eval.js';
 import type { ArtifactRef } from '../../schemas/manifest.js';
 import type { CorpusSummary, ModelSummary, SpecRef, StageResult } from '../../schemas/pipeline.js';
-import { variantLabel } from '../../schemas/run-spec.js';
 import { sha256File } from '../../lib/core/atomic-fs.js';
 import { loadSpec } from '../../lib/stage/spec-ref.js';
 import { defineStage, type StageDeps } from '../../lib/stage/stage-definition.js';
@@ -17,14 +16,15 @@ import { evalTableOf } from '../extract/activation-sets.js';
 import { withResidualCache } from '../model/residual-cache.js';
 import { createSplicer } from '../model/splice.js';
 import { graphDirOf, modelDirOf } from '../model/model-paths.js';
-import { loadSae } from '../train/sae-runtime.js';
+import { loadImportedSae } from '../external-sae/imported-sae-runtime.js';
 import { evaluateSae, type EvaluateSummary } from './evaluate-sae.js';
 import { evalTokenizer } from './eval-tokenizer.js';
 import type { ProbeExample, Splicer } from './interfaces.js';
 
 export interface EvaluateStageInput {
   spec: SpecRef;
-  variantIndex: number;
+  /** The SAE's label (a trained variant's or an external SAE's name): written into the outputs. */
+  label: string;
   family: EvalFamily;
   sae: ArtifactRef;
   model: StageResult<ModelSummary>;
@@ -55,7 +55,7 @@ export const evaluateStage = defineStage<EvaluateStageInput, EvaluateStageSummar
     const datasetFiles = input.family === 'sparse_probing' ? await Promise.all(spec.evaluate.options.sparse_probing.dataset_files.map((f) => sha256File(f))) : [];
     const inputs = [input.sae.key, input.model.ref.key, ...(needs.activations ? [input.evalSet.key] : []), ...(needs.probeTexts ? [input.corpus.ref.key] : [])];
     return {
-      config: { family: input.family, label: variantLabel(spec.sae.variants[input.variantIndex]), options, datasetFiles, layer: spec.model.layer, salt: spec.cacheSalt ?? null },
+      config: { family: input.family, label: input.label, options, datasetFiles, layer: spec.model.layer, salt: spec.cacheSalt ?? null },
       inputs,
     };
   },
@@ -64,14 +64,14 @@ export const evaluateStage = defineStage<EvaluateStageInput, EvaluateStageSummar
     const { family } = input;
     const needs = FAMILY_NEEDS[family];
     const modelDir = modelDirOf(deps.dataDir, input.model);
-    const sae = await loadSae(deps.store.pathOf(input.sae), { device: deps.device, threads: spec.threads });
+    const sae = await loadImportedSae(deps.store.pathOf(input.sae), { device: deps.device, threads: spec.threads });
     const splicer = needs.model ? await splicerFor(deps, input, spec.threads) : undefined;
     try {
       const summary = await evaluateSae(
         family,
         spec.evaluate.options,
         {
-          label: variantLabel(spec.sae.variants[input.variantIndex]),
+          label: input.label,
           sae,
           inputKey: [input.sae.key, input.model.ref.key, input.evalSet.key].join(','),
           table: needs.activations ? await evalTableOf(deps.store, input.evalSet) : undefined,

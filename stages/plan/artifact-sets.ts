@@ -11,7 +11,8 @@ import { defineStage } from '../../lib/stage/stage-definition.js';
 
 export interface ArtifactSet {
   kind: string;
-  items: StageResult<Record<string, unknown>>[];
+  /** Each unit's artifact and summary (not whether it was a cache hit: a set is addressed by content). */
+  items: Pick<StageResult<Record<string, unknown>>, 'ref' | 'summary'>[];
 }
 
 export interface WriteSetInput {
@@ -55,7 +56,7 @@ export const writeSetStage = defineStage<WriteSetInput, SetResult>({
   module: import.meta.url,
   resources: 'light',
   cached: false,
-  run: (input, deps) => storeSet(deps.store, { kind: input.kind, items: input.items }),
+  run: (input, deps) => storeSet(deps.store, { kind: input.kind, items: input.items.map(({ ref, summary }) => ({ ref, summary })) }),
   refOf: (summary) => summary.set,
 });
 

@@ -10,6 +10,7 @@ import { readJsonArtifact, storeJsonArtifact } from '../../lib/artifacts/json-ar
 import type { ArtifactStore } from '../../lib/artifacts/store.js';
 import { loadSpec } from '../../lib/stage/spec-ref.js';
 import { defineStage } from '../../lib/stage/stage-definition.js';
+import { trainBudget } from '../../schemas/derived.js';
 import { readArtifactSet } from './artifact-sets.js';
 
 export interface ExtractPlanSummary {
@@ -28,7 +29,8 @@ export const planExtractionStage = defineStage<{ spec: SpecRef; tokenShards: Art
     const spec = await loadSpec(deps.store, input.spec);
     const sets = await Promise.all(input.tokenShards.map((ref) => readArtifactSet(deps.store, ref)));
     const shards = sets.flatMap((s) => s.items) as unknown as StageResult<TokenShardSummary>[];
-    const train = takeRows(shards, 'train', 'train', spec.tokens.train, spec.extract.rowsPerShard);
+    // With no variant to train (only external SAEs to evaluate), no training rows are extracted.
+    const train = takeRows(shards, 'train', 'train', trainBudget(spec), spec.extract.rowsPerShard);
     const evaluation = takeRows(shards, 'test', 'eval', spec.tokens.eval, spec.extract.rowsPerShard);
     const plan = await storeJsonArtifact(deps.store, 'extract-plan', [...train.units, ...evaluation.units]);
     return { plan, units: { train: train.units.length, eval: evaluation.units.length }, tokens: { train: train.tokens, eval: evaluation.tokens } };

@@ -11,7 +11,7 @@ import { evalTokenizer } from '../evaluate/eval-tokenizer.js';
 import { evalTableOf } from '../extract/activation-sets.js';
 import { modelDirOf } from '../model/model-paths.js';
 import { readUnembedding } from '../model/unembedding.js';
-import { loadSae } from '../train/sae-runtime.js';
+import { loadImportedSae } from '../external-sae/imported-sae-runtime.js';
 import { collectFeatureBrowserData } from './feature-browser-data.js';
 import { FEATURES_FILE } from './feature-files.js';
 
@@ -37,7 +37,7 @@ export const featuresStage = defineStage<FeaturesStageInput, { file: string; lat
   run: async (input, deps, { workDir }, ctx) => {
     const spec = await loadSpec(deps.store, input.spec);
     const modelDir = modelDirOf(deps.dataDir, input.model);
-    const sae = await loadSae(deps.store.pathOf(input.sae), { device: deps.device, threads: spec.threads });
+    const sae = await loadImportedSae(deps.store.pathOf(input.sae), { device: deps.device, threads: spec.threads });
     try {
       const [table, tokenizer, unembedding, clusters] = await Promise.all([
         evalTableOf(deps.store, input.evalSet),

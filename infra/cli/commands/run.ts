@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import type { RunSpec } from '../../../schemas/run-spec.js';
-import { variantLabel } from '../../../schemas/labels.js';
+import { variantLabel } from '../../../schemas/derived.js';
 import { parseSetOptions, presetSpec, specFromFile } from '../../../lib/spec/resolve-spec.js';
 import { pipelineWorkflow } from '../../../workflows/pipeline.js';
 import { TsaePresetKey, TsaeModelKey, TsaeLayerKey, TsaeVariantsKey, TsaeStatusKey, TsaeRunIdKey } from '../../../workflows/search-attributes.js';
 import { WORKFLOW_QUEUE } from '../../../workflows/shared.js';
 import { workflowUiUrl } from '../../temporal/connection.js';
+import { checkExternalSaes } from '../external-sae-check.js';
 import { watchRun } from '../watch.js';
 import { globalOptions, printResult, targetOf, UsageError, withClient, type GlobalOptions } from './common.js';
 
@@ -39,7 +40,8 @@ export function registerRun(program: Command): void {
 export async function resolveSpec(specPath: string | undefined, options: Pick<RunOptions, 'preset' | 'set'>): Promise<RunSpec> {
   if (Boolean(specPath) === Boolean(options.preset)) throw new UsageError('give either a spec file or --preset NAME (not both)');
   const overrides = parseSetOptions(options.set);
-  return specPath ? specFromFile(specPath, overrides) : presetSpec(options.preset!, overrides);
+  const spec = specPath ? await specFromFile(specPath, overrides) : presetSpec(options.preset!, overrides);
+  return checkExternalSaes(spec, specPath ?? `preset ${options.preset}`);
 }
 
 /** Starts the pipeline workflow; with `watch`, follows it and returns its final status. */

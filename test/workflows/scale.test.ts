@@ -1,0 +1,101 @@
+/**
+ * Fan-out at scale on a real dev server: a pipeline whose plans hold 5,000 corpus shards and
+ * 5,500 extraction units, run with instant stand-in activities. Every workflow of the run's tree
+ * must stay far under Temporal's limits (51,200 events and 50 MB per history, warnings from
+ * 10,240 events and 10 MB; 2 MB per payload); the figures are printed. Also prints the sizes of
+ * the `paper` preset's real plan.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { presetSpec } from '../../lib/spec/resolve-spec.js';
+import { freePort, startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
+import { ensureSearchAttributes } from '../../infra/temporal/register-search-attributes.js';
+import { collectRunHistories } from '../../infra/temporal/run-histories.js';
+import { workflowsPath } from '../../infra/worker/worker.js';
+import { pipelineWorkflow } from '../../workflows/pipeline.js';
+import { splitRange, tokenizeWaveSize } from '../../workflows/plan.js';
+import { TsaeRunIdKey } from '../../workflows/search-attributes.js';
+import { TASK_QUEUES } from '../../workflows/shared.js';
+import { stubActivities } from './helpers/stub-activities.js';
+
+/** "Far under" Temporal's limits: a tenth of the warning thresholds. */
+const MAX_EVENTS = 1_024;
+const MAX_HISTORY_BYTES = 1_000_000;
+const MAX_PAYLOAD_BYTES = 200_000;
+
+let server: DevServer;
+let env: TestWorkflowEnvironment;
+let dataDir: string;
+
+before(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'tsae-scale-'));
+  server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
+  await ensureSearchAttributes(env.connection, 'default');
+});
+
+after(async () => {
+  await env?.teardown();
+  await server?.stop();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+test('a plan of 5,000 shards and 5,500 extraction units keeps every history and payload far under Temporal limits', { timeout: 900_000 }, async () => {
+  const shards = 5_000;
+  const units = { train: 5_000, eval: 500 };
+  const stubs = stubActivities({ shards, meanBytes: 400, units, tokensPerShard: { train: 50, test: 5 } });
+  const workflows = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.workflows, workflowsPath: workflowsPath() });
+  const activities = await Worker.create({ connection: env.nativeConnection, taskQueue: TASK_QUEUES.cpu, activities: stubs.activities, maxConcurrentActivityTaskExecutions: 64 });
+  const running = Promise.all([workflows.run(), activities.run()]);
+  try {
+    // Budgets that need every shard: 5,000 x 50 train tokens.
+    const spec = presetSpec('smoke', { 'tokens.train': 250_000, 'tokens.eval': 2048, 'sae.variants': [{ variant: 'standard' }], 'evaluate.families': ['core'], 'temporal.fanOutWindow': 32 });
+    const started = Date.now();
+    const handle = await env.client.workflow.start(pipelineWorkflow, { taskQueue: TASK_QUEUES.workflows, workflowId: 'scale', args: [{ spec }], typedSearchAttributes: [{ key: TsaeRunIdKey, value: 'scale' }] });
+    await handle.result();
+    const seconds = (Date.now() - started) / 1000;
+    const { histories, activities: spans } = await collectRunHistories(env.client, 'scale');
+    const count = (type: string) => spans.filter((a) => a.activityType === type).length;
+    assert.equal(count('tokenizeShard'), shards);
+    assert.equal(count('extractShard'), units.train + units.eval);
+    const largest = (key: 'events' | 'bytes' | 'largestPayloadBytes') => histories.reduce((best, h) => (h[key] > best[key] ? h : best));
+    const figures = {
+      workflows: histories.length,
+      activities: spans.length,
+      maxEvents: largest('events').events,
+      maxEventsWorkflow: largest('events').workflowId,
+      maxHistoryBytes: largest('bytes').bytes,
+      maxHistoryWorkflow: largest('bytes').workflowId,
+      maxPayloadBytes: largest('largestPayloadBytes').largestPayloadBytes,
+      rootEvents: histories.find((h) => h.workflowId === 'scale')!.events,
+      seconds,
+    };
+    console.log(`scale figures: ${JSON.stringify(figures)} (limits: 51,200 events and 50 MB per history, 2 MB per payload)`);
+    assert.ok(figures.maxEvents < MAX_EVENTS, `a history has ${figures.maxEvents} events (${figures.maxEventsWorkflow})`);
+    assert.ok(figures.maxHistoryBytes < MAX_HISTORY_BYTES, `a history has ${figures.maxHistoryBytes} bytes (${figures.maxHistoryWorkflow})`);
+    assert.ok(figures.maxPayloadBytes < MAX_PAYLOAD_BYTES, `a payload has ${figures.maxPayloadBytes} bytes`);
+  } finally {
+    workflows.shutdown();
+    activities.shutdown();
+    await running;
+  }
+});
+
+test('the paper preset\'s plan: its sizes', () => {
+  const spec = presetSpec('paper', { 'corpus.source': 'test' });
+  // The Pile Uncopyrighted: 30 train files of about 14 GB of zstd each; each is one shard, capped at 1M tokens.
+  const wave = tokenizeWaveSize({ meanBytes: 14e9, compressedShare: 1 }, { train: 0, test: 0 }, spec);
+  const rowsTrain = Math.ceil(spec.tokens.train / spec.tokenize.contextLength);
+  const rowsEval = Math.ceil(spec.tokens.eval / spec.tokenize.contextLength);
+  const extract = { train: Math.ceil(rowsTrain / spec.extract.rowsPerShard), eval: Math.ceil(rowsEval / spec.extract.rowsPerShard) };
+  const leaves = (n: number) => (splitRange(0, n, spec.temporal.fanOutBatch) ?? [{ start: 0, end: n }]).length;
+  const figures = { corpusShards: 30, firstTokenizeWave: Math.min(30, wave), extractUnits: extract, fanOutChildren: { train: leaves(extract.train), eval: leaves(extract.eval) } };
+  console.log(`paper plan: ${JSON.stringify(figures)}`);
+  assert.ok(figures.firstTokenizeWave >= 15 && figures.firstTokenizeWave <= 30);
+  assert.deepEqual(extract, { train: 20, eval: 8 });
+});
