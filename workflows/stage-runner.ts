@@ -38,6 +38,8 @@ export class StageRunner {
   private resumeGeneration = 0;
   private finalStatus: PipelineProgress['status'] | null = null;
   private extraMemo: Record<string, unknown> = {};
+  private lastMemo = '';
+  private lastStatus = '';
 
   constructor(
     private readonly runId: string,
@@ -80,7 +82,9 @@ export class StageRunner {
   /** Counts of a fan-out phase ("extract train": 120/431), shown in the query and the UI. */
   setPhase(name: string, done: number, total: number): void {
     this.phases.set(name, { done, total });
-    this.publish();
+    // Counts change with every unit: they go to the query and the current details (no history
+    // events), not to the memo (one event per change).
+    this.publishDetails();
   }
 
   /** Memo fields besides the status (the report path and headline metrics when done). */
@@ -159,12 +163,32 @@ export class StageRunner {
       .catch(() => undefined);
   }
 
+  /**
+   * Memo and search attribute, only when they change: each upsert is a history event, and a
+   * fan-out leaf runs hundreds of stages.
+   */
   private publish(): void {
     const progress = this.progress();
-    const awaiting = [...progress.stages.filter((s) => s.status === 'awaiting-resume').map((s) => `${s.name}: ${s.error ?? ''}`), ...progress.awaiting];
-    upsertMemo({ status: progress.status, awaiting, ...this.extraMemo });
-    upsertSearchAttributes([{ key: TsaeStatusKey, value: progress.status }]);
-    setCurrentDetails(detailsMarkdown(progress, awaiting));
+    const awaiting = this.awaitingLines(progress);
+    const memo = JSON.stringify({ status: progress.status, awaiting, ...this.extraMemo });
+    if (memo !== this.lastMemo) {
+      upsertMemo(JSON.parse(memo) as Record<string, unknown>);
+      this.lastMemo = memo;
+    }
+    if (progress.status !== this.lastStatus) {
+      upsertSearchAttributes([{ key: TsaeStatusKey, value: progress.status }]);
+      this.lastStatus = progress.status;
+    }
+    this.publishDetails();
+  }
+
+  private publishDetails(): void {
+    const progress = this.progress();
+    setCurrentDetails(detailsMarkdown(progress, this.awaitingLines(progress)));
+  }
+
+  private awaitingLines(progress: PipelineProgress): string[] {
+    return [...progress.stages.filter((s) => s.status === 'awaiting-resume').map((s) => `${s.name}: ${s.error ?? ''}`), ...progress.awaiting];
   }
 }
 

@@ -40,8 +40,11 @@ export function stubActivities(options: StubOptions): StubActivities {
   const wrap = <K extends keyof Activities>(name: K, answer: (input: Parameters<Activities[K]>[0]) => unknown) =>
     (async (input: Parameters<Activities[K]>[0]) => {
       let id = '';
+      let cancelled: Promise<never> = new Promise(() => {});
       try {
-        id = Context.current().info.activityId;
+        const context = Context.current();
+        id = context.info.activityId;
+        cancelled = context.cancelled;
       } catch {
         // called outside an activity
       }
@@ -50,7 +53,8 @@ export function stubActivities(options: StubOptions): StubActivities {
       counts.set(name, call);
       const failure = options.failures?.[name]?.(call);
       if (failure) throw failure;
-      await options.gates?.[name];
+      // A gated call waits for its gate, or ends when the activity is cancelled (worker shutdown).
+      if (options.gates?.[name]) await Promise.race([options.gates[name], cancelled]);
       return answer(input);
     }) as unknown as Activities[K];
   const activities = {
