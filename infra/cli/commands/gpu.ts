@@ -1,13 +1,13 @@
 /** `tsae gpu setup`: onnxruntime's CUDA provider from PyPI and the CUDA 13 runtime libraries (infra/gpu/setup). */
 import type { Command } from 'commander';
+import { parseCudaLibsMode, type CudaLibsMode } from '../../gpu/setup/cuda-sources.js';
 import { EXIT, globalOptions, printResult, UsageError } from './common.js';
 
 /** Parses --cuda-libs: auto | system | python | pypi | dir:<path> (or an absolute path). */
-export function parseCudaLibs(value: string): 'auto' | 'system' | 'python' | 'pypi' | { dir: string } {
-  if (value === 'auto' || value === 'system' || value === 'python' || value === 'pypi') return value;
-  if (value.startsWith('dir:') && value.length > 4) return { dir: value.slice(4) };
-  if (value.startsWith('/')) return { dir: value };
-  throw new UsageError(`--cuda-libs must be auto, system, python, pypi, dir:<folder> or an absolute folder; got '${value}'`);
+export function parseCudaLibs(value: string): CudaLibsMode {
+  const mode = parseCudaLibsMode(value);
+  if (!mode) throw new UsageError(`--cuda-libs must be auto, system, python, pypi, dir:<folder> or an absolute folder; got '${value}'`);
+  return mode;
 }
 
 export function registerGpu(program: Command): void {
@@ -23,8 +23,9 @@ export function registerGpu(program: Command): void {
     .option('--python <path>', 'Python whose site-packages the python source reads (e.g. the one with PyTorch for CUDA 13)', 'python3')
     .option('--ort-dir <folder>', 'onnxruntime-node package folder to install into (default: the one tsae uses)')
     .option('--cache-dir <folder>', 'where the onnxruntime-gpu wheel is cached (default .tools/gpu-cache/wheels)')
+    .option('--provider-dir <folder>', 'take libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so from this folder instead of the PyPI wheel (machines without network)')
     .option('--prepare-only', 'stage the provider and libraries without a driver and without the CUDA check (images built on CPU machines)', false)
-    .action(async (options: { cudaLibs: string; python: string; ortDir?: string; cacheDir?: string; prepareOnly: boolean }, command: Command) => {
+    .action(async (options: { cudaLibs: string; python: string; ortDir?: string; cacheDir?: string; providerDir?: string; prepareOnly: boolean }, command: Command) => {
       const global = globalOptions(command);
       const cudaLibs = parseCudaLibs(options.cudaLibs);
       const { runGpuSetup } = await import('../../gpu/setup/gpu-setup.js');
@@ -33,6 +34,7 @@ export function registerGpu(program: Command): void {
         python: options.python,
         ortDir: options.ortDir,
         cacheDir: options.cacheDir,
+        providerDir: options.providerDir,
         prepareOnly: options.prepareOnly,
         log: (message) => process.stderr.write(`tsae gpu setup: ${message}\n`),
       });

@@ -22,6 +22,14 @@ import { projectPath } from '../../../lib/core/package-root.js';
 
 export type CudaLibsMode = 'auto' | 'system' | 'python' | 'pypi' | { dir: string };
 
+/** Parses auto | system | python | pypi | dir:<folder> | /absolute/folder; null when none fits. */
+export function parseCudaLibsMode(value: string): CudaLibsMode | null {
+  if (value === 'auto' || value === 'system' || value === 'python' || value === 'pypi') return value;
+  if (value.startsWith('dir:') && value.length > 4) return { dir: value.slice(4) };
+  if (value.startsWith('/')) return { dir: value };
+  return null;
+}
+
 export interface ResolvedCudaLibraries {
   source: 'pypi' | 'python' | 'system' | 'dir';
   detail: string;

@@ -12,7 +12,8 @@
  *     what is missing (driver, device, version, cuBLAS, cuDNN, provider).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256File, writeFileAtomic, writeJsonAtomic } from '../../../lib/core/atomic-fs.js';
@@ -26,6 +27,7 @@ import {
   DRIVER_SONAME,
   findCudaDriver,
   readCudaManifest,
+  SHARED_PROVIDER_FILE,
   type CudaFailureKind,
   type CudaManifest,
 } from '../../../lib/onnx/cuda-libs.js';
@@ -45,6 +47,11 @@ export interface GpuSetupOptions {
   python?: string;
   /** Stage the files without a driver and without the check (for images built on CPU machines). */
   prepareOnly?: boolean;
+  /**
+   * A folder already holding libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so
+   * (taken from the wheel elsewhere): no pip, for machines without network (the GPU check).
+   */
+  providerDir?: string;
   log?: (message: string) => void;
 }
 
@@ -108,8 +115,10 @@ export async function runGpuSetup(options: GpuSetupOptions = {}): Promise<GpuSet
     );
   }
   const pip = options.pipPython ?? projectPython();
-  const wheel = fetchProviderWheel(pip, ort.version, options.cacheDir ?? projectPath('.tools', 'gpu-cache', 'wheels'), log);
-  const provider = await installProvider(ort.binDir, pip, wheel.wheel, log);
+  const wheel = options.providerDir
+    ? { wheel: `local:${options.providerDir}`, downloaded: false }
+    : fetchProviderWheel(pip, ort.version, options.cacheDir ?? projectPath('.tools', 'gpu-cache', 'wheels'), log);
+  const provider = options.providerDir ? await copyProvider(ort.binDir, options.providerDir, log) : await installProvider(ort.binDir, pip, wheel.wheel, log);
   const needed = readDynamic(readFileSync(join(ort.binDir, CUDA_PROVIDER_FILE)), CUDA_PROVIDER_FILE).needed;
   const required = requiredCudaLibraries(needed);
   const cudart = required.find((n) => n.startsWith('libcudart.so.'));
@@ -147,13 +156,28 @@ export async function runGpuSetup(options: GpuSetupOptions = {}): Promise<GpuSet
 async function installProvider(binDir: string, python: string, wheel: string, log: (m: string) => void) {
   const previous = readCudaManifest(binDir);
   const installed = join(binDir, CUDA_PROVIDER_FILE);
-  if (previous && previous.provider.wheel === wheel.split('/').pop() && existsSync(installed) && existsSync(join(binDir, 'libonnxruntime_providers_shared.so'))) {
+  if (previous && previous.provider.wheel === wheel.split('/').pop() && existsSync(installed) && existsSync(join(binDir, SHARED_PROVIDER_FILE))) {
     const sha256 = await sha256File(installed);
     if (sha256 === previous.provider.sha256) return { changed: false, sha256, bytes: previous.provider.bytes };
   }
   log(`extracting the CUDA provider into ${binDir}`);
   const files = extractWheelMembers(python, wheel, WHEEL_MEMBERS, binDir);
   return { changed: true, ...files[CUDA_PROVIDER_FILE] };
+}
+
+/** Copies the two provider libraries from a folder unless the installed ones are identical. */
+async function copyProvider(binDir: string, from: string, log: (m: string) => void) {
+  const sha256 = await sha256File(join(from, CUDA_PROVIDER_FILE));
+  const installed = join(binDir, CUDA_PROVIDER_FILE);
+  const same = existsSync(installed) && existsSync(join(binDir, SHARED_PROVIDER_FILE)) && (await sha256File(installed)) === sha256;
+  if (!same) {
+    log(`copying the CUDA provider from ${from} into ${binDir}`);
+    for (const file of [SHARED_PROVIDER_FILE, CUDA_PROVIDER_FILE]) {
+      await copyFile(join(from, file), join(binDir, `.${file}.tsae-tmp`));
+      await rename(join(binDir, `.${file}.tsae-tmp`), join(binDir, file));
+    }
+  }
+  return { changed: !same, sha256, bytes: statSync(join(from, CUDA_PROVIDER_FILE)).size };
 }
 
 function envFileText(manifest: CudaManifest): string {

@@ -53,9 +53,25 @@ async function probe(ortDir: string): Promise<Record<string, unknown>> {
   let maxRel = 0;
   for (let i = 0; i < got.length; i++) maxRel = Math.max(maxRel, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
   await session.release();
+  const residency = await deviceResidency(ort, model, x, y);
   // TF32 MatMuls (the CUDA provider's default) keep about 3 decimal digits.
   const ok = maxRel < 1e-2;
-  return { ok, stage: 'run', driver, maxRelError: maxRel, firstRunMs: Math.round(ms), error: ok ? null : `CUDA MatMul differs from the reference by ${maxRel}` };
+  return { ok, stage: 'run', driver, maxRelError: maxRel, firstRunMs: Math.round(ms), residency, error: ok ? null : `CUDA MatMul differs from the reference by ${maxRel}` };
+}
+
+/**
+ * Evidence for the README: what onnxruntime-node 1.30 returns when a CUDA session is asked to
+ * keep outputs on the device (its binding binds 'gpu-buffer' outputs to WebGPU memory only).
+ */
+async function deviceResidency(ort: Ort, model: Uint8Array, x: Float32Array, y: Float32Array): Promise<string> {
+  try {
+    const session = await ort.InferenceSession.create(model, { executionProviders: [{ name: 'cuda', deviceId: 0 }], logSeverityLevel: 3, preferredOutputLocation: 'gpu-buffer' });
+    const out = await session.run({ a: new ort.Tensor('float32', x, [N, N]), b: new ort.Tensor('float32', y, [N, N]) });
+    await session.release();
+    return `preferredOutputLocation 'gpu-buffer' gave location '${out.c.location}'`;
+  } catch (error) {
+    return `preferredOutputLocation 'gpu-buffer' failed: ${String((error as Error).message ?? error).split('\n')[0]}`;
+  }
 }
 
 const ortDir = process.argv[2];
