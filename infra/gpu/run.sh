@@ -6,20 +6,25 @@
 #   bash .gpu/run/run.sh [gpu-check options: --only setup,extract,parity,train  --shape tiny  --device cpu]
 # Env: OUT (results folder; the device tool sets it), PYTHON (default python3).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$(dirname "$0")" && pwd)
 stage=/tmp/tsae-gpu
 out=${OUT:-$stage/out}
 mkdir -p "$stage/parts" "$out"
 start=$(date +%s)
+# Work on a copy: the carried folder stays as built (a CPU rehearsal leaves it fit to carry).
+here="$stage/run"
+rm -rf "$here"
+cp -r "$src" "$here"
 
 # 1. The provider: parts from this tree and from earlier calls, checked against provider.json.
-for d in "$here"/../p*/; do [ -d "$d" ] && cp -n "$d"provider.so.xz.part* "$stage/parts/" 2>/dev/null || true; done
-python3 - "$here/provider.json" "$stage/parts" "$here/provider" <<'PY'
-import hashlib, json, lzma, os, sys
-meta, parts, dest = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+for d in "$src"/../p*/; do [ -d "$d" ] && cp -n "$d"provider.so.xz.part* "$stage/parts/" 2>/dev/null || true; done
+python3 - "$here/provider.json" "$stage/parts" "$here/provider" "$stage" <<'PY'
+import hashlib, json, lzma, os, shutil, sys
+meta, parts, dest, stage = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
 target = os.path.join(dest, "libonnxruntime_providers_cuda.so")
-if os.path.exists(target) and hashlib.sha256(open(target, "rb").read()).hexdigest() == meta["sha256"]:
-    print("provider: already unpacked"); sys.exit(0)
+cached = os.path.join(stage, "provider-" + meta["sha256"][:16] + ".so")  # survives the next call's fresh .gpu/run
+if os.path.exists(cached):
+    shutil.copyfile(cached, target); print("provider: from the unpacked copy of an earlier call"); sys.exit(0)
 blobs = []
 for p in meta["parts"]:
     path = os.path.join(parts, p["name"])
@@ -32,14 +37,17 @@ for p in meta["parts"]:
 raw = lzma.decompress(b"".join(blobs))
 if hashlib.sha256(raw).hexdigest() != meta["sha256"]:
     sys.exit("unpacked provider's sha256 differs from provider.json")
-open(target + ".tmp", "wb").write(raw); os.replace(target + ".tmp", target)
+open(cached + ".tmp", "wb").write(raw); os.replace(cached + ".tmp", cached)
+shutil.copyfile(cached, target)
 print(f"provider: {len(raw)} bytes from {len(blobs)} part(s)")
 PY
 
 # 2. Node.js and onnxruntime-node's runtime library.
-[ -x "$here/node" ] || { xz -d -c "$here/node.xz" > "$here/node"; chmod +x "$here/node"; }
+[ -x "$stage/node" ] || { xz -d -c "$here/node.xz" > "$stage/node.tmp"; chmod +x "$stage/node.tmp"; mv "$stage/node.tmp" "$stage/node"; }
+ln -sf "$stage/node" "$here/node"
 lib="$here/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
-[ -f "$lib" ] || xz -d -c "$here/libonnxruntime.so.1.xz" > "$lib"
+[ -f "$stage/libonnxruntime.so.1" ] || { xz -d -c "$here/libonnxruntime.so.1.xz" > "$stage/libonnxruntime.so.1.tmp"; mv "$stage/libonnxruntime.so.1.tmp" "$stage/libonnxruntime.so.1"; }
+cp "$stage/libonnxruntime.so.1" "$lib"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null || echo "nvidia-smi unavailable"
 echo "node $("$here/node" --version), $(${PYTHON:-python3} -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)'); set-up $(( $(date +%s) - start )) s"
 

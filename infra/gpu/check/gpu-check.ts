@@ -17,7 +17,7 @@
  *   node gpu-check.mjs --out DIR [--device cuda] [--shape paper|tiny] [--work /tmp/tsae-gpu] [--python python3]
  */
 import { fork, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,8 +123,12 @@ async function main(): Promise<void> {
   const only = new Set(o.only!.split(','));
   await mkdir(o.out, { recursive: true });
   await mkdir(o.work!, { recursive: true });
-  const results: CheckResults = { device, shape: o.shape!, gpu: await gpuFacts(), node: process.version, setup: null, extract: [], parity: [], train: [], errors: [] };
-  const save = () => writeFile(join(o.out!, 'gpu-check-results.json'), JSON.stringify(results, null, 2));
+  const results = await previousResults(o.work!, device, o.shape!, only);
+  const save = async () => {
+    const text = JSON.stringify(results, null, 2);
+    await writeFile(join(o.out!, 'gpu-check-results.json'), text);
+    await writeFile(join(o.work!, 'gpu-check-results.json'), text);
+  };
   const cudaLibs = parseCudaLibsMode(o['cuda-libs']!);
   if (!cudaLibs) throw new Error(`--cuda-libs: '${o['cuda-libs']}' is not auto, system, python, pypi or dir:<folder>`);
   const setupOptions = { ortDir: o['ort-dir'], providerDir: o['provider-dir'], cudaLibs, python: o.python, log: (m: string) => process.stderr.write(`[gpu setup] ${m}\n`) };
@@ -188,6 +192,17 @@ async function main(): Promise<void> {
   await writeFile(join(o.out, 'gpu-check-projection.json'), JSON.stringify({ gpu: gpuName, shape: o.shape, projection }, null, 2));
   await save();
   printSummary(records, projection, gpuName);
+}
+
+/**
+ * Results of earlier calls on this warm machine (kept in the work folder), minus the phases this
+ * call reruns: a check split over several device calls still ends with one complete record set.
+ */
+async function previousResults(work: string, device: 'cuda' | 'cpu', shape: string, only: Set<string>): Promise<CheckResults> {
+  const fresh: CheckResults = { device, shape, gpu: await gpuFacts(), node: process.version, setup: null, extract: [], parity: [], train: [], errors: [] };
+  const old = await readFile(join(work, 'gpu-check-results.json'), 'utf8').then((t) => JSON.parse(t) as CheckResults, () => null);
+  if (!old || old.device !== device || old.shape !== shape || old.gpu?.name !== fresh.gpu?.name) return fresh;
+  return { ...fresh, extract: only.has('extract') ? [] : old.extract, parity: only.has('parity') ? [] : old.parity, train: only.has('train') ? [] : old.train };
 }
 
 const GEMMA2_2B = { hiddenSize: 2304, intermediateSize: 9216, numLayers: 26, numHeads: 8, numKvHeads: 4, headDim: 256, vocabSize: 256_000 };
