@@ -103,7 +103,20 @@ async function exportModel(python: string, work: string, m: Shape['models'][numb
   return out;
 }
 
-async function main(): Promise<void> {
+interface Options {
+  out: string;
+  device: 'cuda' | 'cpu';
+  shapeName: string;
+  shape: Shape;
+  work: string;
+  python: string;
+  ortDir: string;
+  providerDir: string;
+  only: Set<string>;
+  cudaLibs: NonNullable<ReturnType<typeof parseCudaLibsMode>>;
+}
+
+function options(): Options {
   const { values: o } = parseArgs({
     options: {
       out: { type: 'string' },
@@ -117,79 +130,89 @@ async function main(): Promise<void> {
       'cuda-libs': { type: 'string', default: 'python' },
     },
   });
-  const device = o.device as 'cuda' | 'cpu';
   const shape = SHAPES[o.shape!];
-  if (!o.out || !shape || (device !== 'cuda' && device !== 'cpu')) throw new Error('usage: gpu-check --out DIR [--device cuda|cpu] [--shape paper|tiny]');
-  const only = new Set(o.only!.split(','));
-  await mkdir(o.out, { recursive: true });
-  await mkdir(o.work!, { recursive: true });
-  const results = await previousResults(o.work!, device, o.shape!, only);
-  const save = async () => {
-    const text = JSON.stringify(results, null, 2);
-    await writeFile(join(o.out!, 'gpu-check-results.json'), text);
-    await writeFile(join(o.work!, 'gpu-check-results.json'), text);
-  };
   const cudaLibs = parseCudaLibsMode(o['cuda-libs']!);
-  if (!cudaLibs) throw new Error(`--cuda-libs: '${o['cuda-libs']}' is not auto, system, python, pypi or dir:<folder>`);
-  const setupOptions = { ortDir: o['ort-dir'], providerDir: o['provider-dir'], cudaLibs, python: o.python, log: (m: string) => process.stderr.write(`[gpu setup] ${m}\n`) };
-  if (device === 'cpu' && only.has('setup')) {
-    // Rehearsal: install from the payload without the check, then run the check's probe, which
-    // must fail on the missing driver alone.
-    results.setup = { installed: await runGpuSetup({ ...setupOptions, prepareOnly: true }), probe: verifyCuda(o['ort-dir']!) };
+  if (!o.out || !shape || (o.device !== 'cuda' && o.device !== 'cpu') || !cudaLibs) {
+    throw new Error('usage: gpu-check --out DIR [--device cuda|cpu] [--shape paper|tiny] [--only setup,extract,parity,train] [--cuda-libs python|system|auto|dir:<folder>]');
+  }
+  return { out: o.out, device: o.device, shapeName: o.shape!, shape, work: o.work!, python: o.python!, ortDir: o['ort-dir']!, providerDir: o['provider-dir']!, only: new Set(o.only!.split(',')), cudaLibs };
+}
+
+/** gpu setup from the payload's provider; on CPU a rehearsal whose probe must fail on the driver alone. */
+async function setupPhase(o: Options, results: CheckResults): Promise<void> {
+  const setupOptions = { ortDir: o.ortDir, providerDir: o.providerDir, cudaLibs: o.cudaLibs, python: o.python, log: (m: string) => process.stderr.write(`[gpu setup] ${m}\n`) };
+  if (o.device === 'cpu') {
+    results.setup = { installed: await runGpuSetup({ ...setupOptions, prepareOnly: true }), probe: verifyCuda(o.ortDir) };
     process.stderr.write(`[gpu-check] setup rehearsal: ${JSON.stringify((results.setup as { probe: unknown }).probe)}\n`);
+    return;
   }
-  if (device === 'cuda' && only.has('setup')) {
-    try {
-      results.setup = await runGpuSetup(setupOptions);
-    } catch (error) {
-      results.errors.push(`setup: ${(error as Error).message}`);
-      await save();
-      throw error;
-    }
+  try {
+    results.setup = await runGpuSetup(setupOptions);
+  } catch (error) {
+    results.errors.push(`setup: ${(error as Error).message}`);
+    throw error;
   }
-  const gpuName = results.gpu?.name ?? device;
-  for (const m of shape.models) {
-    if (!only.has('extract') && !only.has('parity')) break;
-    const model = await exportModel(o.python!, o.work!, m, o.shape === 'tiny');
-    const base = { model, layer: m.layer, device };
-    if (only.has('extract')) {
+}
+
+async function extractPhase(o: Options, results: CheckResults, save: () => Promise<void>): Promise<void> {
+  for (const m of o.shape.models) {
+    const model = await exportModel(o.python, o.work, m, o.shapeName === 'tiny');
+    const base = { model, layer: m.layer, device: o.device };
+    if (o.only.has('extract')) {
       // float32 speed is left out on cuda (parity checks its numbers); bfloat16 is the paper's type.
-      for (const compute of device === 'cuda' ? (['float16', 'bfloat16'] as const) : (['float32', 'float16'] as const)) {
+      for (const compute of o.device === 'cuda' ? (['float16', 'bfloat16'] as const) : (['float32', 'float16'] as const)) {
         results.extract.push({ model: m.name, compute, ...(await ours({ kind: 'extract', ...base, batch: m.batch, context: m.context, batches: m.batches, compute })) });
       }
       // PyTorch on CPU has no fast half matmuls: the CPU rehearsal compares with float32.
-      const references = device === 'cuda' ? ([['full', 'float16'], ['truncated', 'float16'], ['truncated', 'bfloat16']] as const) : ([['full', 'float32'], ['truncated', 'float32']] as const);
+      const references = o.device === 'cuda' ? ([['full', 'float16'], ['truncated', 'float16'], ['truncated', 'bfloat16']] as const) : ([['full', 'float32'], ['truncated', 'float32']] as const);
       for (const [mode, dtype] of references) {
-        const args = ['extract', '--config', join(here, m.config), '--layer', String(m.layer), '--batch', String(m.batch), '--context', String(m.context), '--batches', String(m.batches), '--mode', mode, '--dtype', dtype, '--device', device, ...(o.shape === 'tiny' ? ['--tiny'] : [])];
-        results.extract.push({ model: m.name, reference: `${mode}-${dtype}`, ...(await torch(o.python!, args)) });
+        const args = ['extract', '--config', join(here, m.config), '--layer', String(m.layer), '--batch', String(m.batch), '--context', String(m.context), '--batches', String(m.batches), '--mode', mode, '--dtype', dtype, '--device', o.device, ...(o.shapeName === 'tiny' ? ['--tiny'] : [])];
+        results.extract.push({ model: m.name, reference: `${mode}-${dtype}`, ...(await torch(o.python, args)) });
       }
     }
-    if (only.has('parity')) {
+    if (o.only.has('parity')) {
       // TF32 off for the whole child: float32 GEMMs then round like the CPU's; half GEMMs are unaffected.
-      const computes = device === 'cuda' ? (['float32', 'float16', 'bfloat16'] as const) : (['float32', 'float16'] as const);
-      results.parity.push({ model: m.name, ...(await ours({ kind: 'parity', ...base, rows: shape.parityRows, context: m.context, computes: [...computes] }, { NVIDIA_TF32_OVERRIDE: '0' })) });
+      const computes = o.device === 'cuda' ? (['float32', 'float16', 'bfloat16'] as const) : (['float32', 'float16'] as const);
+      results.parity.push({ model: m.name, ...(await ours({ kind: 'parity', ...base, rows: o.shape.parityRows, context: m.context, computes: [...computes] }, { NVIDIA_TF32_OVERRIDE: '0' })) });
     }
     await save();
   }
-  if (only.has('train')) {
-    const t = shape.train;
-    const cases: [TrainVariant, number][] = [...VARIANTS.map((v) => [v, 8] as [TrainVariant, number]), ['standard', 32]];
-    for (const [variant, stepsPerRun] of cases) {
-      const dims = { dIn: t.dIn, dSae: t.dSae, batch: t.batch };
-      results.train.push({ variant, stepsPerRun, ...dims, ...(await ours({ kind: 'train', variant, dIn: t.dIn, dSae: t.dSae, batch: t.batch, stepsPerRun, runs: t.runs, device, seq: 128 % t.batch === 0 ? 128 : t.batch, k: 32 })) });
-      if (stepsPerRun !== 8) continue;
-      const args = ['train', '--variant', variant, '--d-in', String(t.dIn), '--d-sae', String(t.dSae), '--batch', String(t.batch), '--steps', String(t.torchSteps), '--device', device, '--tf32'];
-      results.train.push({ variant, reference: 'pytorch', ...dims, ...(await torch(o.python!, args)) });
-      await save();
-    }
+}
+
+async function trainPhase(o: Options, results: CheckResults, save: () => Promise<void>): Promise<void> {
+  const t = o.shape.train;
+  const dims = { dIn: t.dIn, dSae: t.dSae, batch: t.batch };
+  const cases: [TrainVariant, number][] = [...VARIANTS.map((v) => [v, 8] as [TrainVariant, number]), ['standard', 32]];
+  for (const [variant, stepsPerRun] of cases) {
+    results.train.push({ variant, stepsPerRun, ...dims, ...(await ours({ kind: 'train', variant, ...dims, stepsPerRun, runs: t.runs, device: o.device, seq: 128 % t.batch === 0 ? 128 : t.batch, k: 32 })) });
+    if (stepsPerRun !== 8) continue;
+    const args = ['train', '--variant', variant, '--d-in', String(t.dIn), '--d-sae', String(t.dSae), '--batch', String(t.batch), '--steps', String(t.torchSteps), '--device', o.device, '--tf32'];
+    results.train.push({ variant, reference: 'pytorch', ...dims, ...(await torch(o.python, args)) });
+    await save();
   }
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  await mkdir(o.out, { recursive: true });
+  await mkdir(o.work, { recursive: true });
+  const results = await previousResults(o.work, o.device, o.shapeName, o.only);
+  const save = async () => {
+    const text = JSON.stringify(results, null, 2);
+    await writeFile(join(o.out, 'gpu-check-results.json'), text);
+    await writeFile(join(o.work, 'gpu-check-results.json'), text);
+  };
+  if (o.only.has('setup')) await setupPhase(o, results).finally(save);
+  if (o.only.has('extract') || o.only.has('parity')) await extractPhase(o, results, save);
+  if (o.only.has('train')) await trainPhase(o, results, save);
+  const gpuName = results.gpu?.name ?? o.device;
   const records = buildRecords(results, gpuName);
-  const big = shape.models[shape.models.length - 1];
+  const big = o.shape.models[o.shape.models.length - 1];
   const extractRate = results.extract.find((e) => e.model === big.name && e.compute === 'float16' && e.result)?.result?.stageTokensPerSecond as number | undefined;
   const trainRates = Object.fromEntries(results.train.filter((r) => !r.reference && r.stepsPerRun === 8 && r.result).map((r) => [r.variant, r.result!.tokensPerSecond as number]));
   const projection = extractRate ? projectPaperCost({ shape: GEMMA2_2B, layer: 12, context: 128, extractTokensPerSecond: extractRate, trainTokensPerSecond: trainRates }) : null;
   await writeFile(join(o.out, 'gpu-check-records.json'), JSON.stringify(records, null, 2));
-  await writeFile(join(o.out, 'gpu-check-projection.json'), JSON.stringify({ gpu: gpuName, shape: o.shape, projection }, null, 2));
+  await writeFile(join(o.out, 'gpu-check-projection.json'), JSON.stringify({ gpu: gpuName, shape: o.shapeName, projection }, null, 2));
   await save();
   printSummary(records, projection, gpuName);
 }
