@@ -30,6 +30,9 @@ export function peakMiB(m: Measured): number | null {
   return m.memory.processMiB ?? m.memory.deviceDeltaMiB;
 }
 
+/** The training case whose memory is compared (gpu-check.ts TRAIN_STEPS_PER_RUN). */
+const MEMORY_STEPS_PER_RUN = 64;
+
 const TOLERANCE: Record<string, number> = { float32: 1e-4, float16: 1e-2, bfloat16: 2e-2 };
 
 export function buildRecords(results: CheckResults, gpu: string): GpuRecord[] {
@@ -73,7 +76,7 @@ export function buildRecords(results: CheckResults, gpu: string): GpuRecord[] {
     for (const o of results.train.filter((t) => t.variant === variant && !t.reference)) {
       const name = `${variant} d_in ${o.dIn} x ${o.dSae} latents, batch ${o.batch}, ${o.stepsPerRun} steps per run`;
       push('train', name, 'tokens_per_s', num(o, 'tokensPerSecond'), 'tokens/s', reference, num(torch, 'tokensPerSecond'));
-      if (o.stepsPerRun === 8 && torch) push('train', name, 'peak_gpu_memory', peakMiB(o), 'MiB', reference, peakMiB(torch), false);
+      if (o.stepsPerRun === MEMORY_STEPS_PER_RUN && torch) push('train', name, 'peak_gpu_memory', peakMiB(o), 'MiB', reference, peakMiB(torch), false);
     }
   }
   return out;

@@ -20,7 +20,7 @@ function results(): CheckResults {
     ],
     parity: [{ model: 'gemma2-2b', result: { float32: { rel: 5e-5, maxAbs: 0, nonFinite: 0 }, float16: { rel: 2e-3, maxAbs: 0, nonFinite: 0 } }, memory: memory(null), error: null }],
     train: [
-      { variant: 'standard', stepsPerRun: 8, dIn: 2304, dSae: 65536, batch: 2048, result: { tokensPerSecond: 50_000 }, memory: memory(12000), error: null },
+      { variant: 'standard', stepsPerRun: 64, dIn: 2304, dSae: 65536, batch: 2048, result: { tokensPerSecond: 50_000 }, memory: memory(12000), error: null },
       { variant: 'standard', reference: 'pytorch', dIn: 2304, dSae: 65536, batch: 2048, result: { tokensPerSecond: 100_000, torch: '2.11.0' }, memory: memory(8000), error: null },
     ],
     errors: [],
@@ -39,7 +39,7 @@ test('records: ratios are ours over the reference for rates, reference over ours
   assert.equal(find('peak_gpu_memory', 'gemma2-2b').ratio, 2, 'device delta used when the process row is missing');
   assert.equal(find('rel_error', 'float16 residuals').ratio, 1e-2 / 2e-3);
   assert.equal(find('rel_error', 'float32 residuals vs CPU float32 (TF32 off)').referenceValue, 1e-4);
-  assert.equal(find('tokens_per_s', 'standard d_in 2304 x 65536 latents, batch 2048, 8 steps per run').ratio, 0.5);
+  assert.equal(find('tokens_per_s', 'standard d_in 2304 x 65536 latents, batch 2048, 64 steps per run').ratio, 0.5);
   assert.equal(find('peak_gpu_memory', 'standard').ratio, 8000 / 12000);
   for (const r of records) for (const key of ['stage', 'case', 'metric', 'value', 'unit', 'reference', 'referenceValue', 'ratio']) assert.ok(key in r, key);
 });
