@@ -7,6 +7,7 @@ import { TsaeError } from '../../lib/core/errors.js';
 import { EXIT, exitCodeOf } from './commands/common.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDev } from './commands/dev.js';
+import { registerGpu } from './commands/gpu.js';
 import { registerManage } from './commands/manage.js';
 import { registerRun } from './commands/run.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerManage(program);
   registerSchedule(program);
   registerTools(program);
+  registerGpu(program);
   const exitOverrideAll = (command: Command) => command.commands.forEach((c) => (c.exitOverride(), exitOverrideAll(c)));
   exitOverrideAll(program);
   return program;

@@ -8,7 +8,16 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { TsaeError } from '../core/errors.js';
-
+import {
+  classifyCudaFailure,
+  CUDA_MANIFEST_FILE,
+  CUDA_PROVIDER_FILE,
+  findCudaDriver,
+  preloadCudaRuntime,
+  readCudaManifest,
+  SHARED_PROVIDER_FILE,
+  type CudaManifest,
+} from './cuda-libs.js';
 import { DEVICES, type Device } from '../core/devices.js';
 
 export { DEVICES, type Device };
@@ -26,36 +35,78 @@ export interface SessionOptions {
   optimize?: boolean;
   /** Let idle intra-op threads spin (lower latency for back-to-back tiny runs); off by default. */
   spinThreads?: boolean;
+  /** GPU ordinal for cuda (default 0). */
+  deviceId?: number;
 }
 
-/** What onnxruntime-node on this machine can run: bundled providers plus CUDA if its libraries are present. */
+/** What onnxruntime-node on this machine can run: bundled providers, plus CUDA once `tsae gpu setup` installed it and a driver is present. */
 export function availableDevices(): Device[] {
   const out: Device[] = ['cpu'];
   const backends = ort.listSupportedBackends();
   if (backends.some((b) => b.name === 'webgpu')) out.push('webgpu');
-  if (cudaProviderInstalled()) out.push('cuda');
+  if (cudaStatus().ready) out.push('cuda');
   return out;
 }
 
-function cudaProviderInstalled(): boolean {
-  try {
-    const require = createRequire(import.meta.url);
-    const binding = dirname(require.resolve('onnxruntime-node/package.json'));
-    return existsSync(join(binding, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
-  } catch {
-    return false;
-  }
+/** The folder of onnxruntime-node's native libraries, where onnxruntime looks for provider libraries. */
+export function ortBinaryDir(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+}
+
+export interface CudaStatus {
+  /** Provider libraries and tsae-cuda.json in place, and a driver (libcuda.so.1) on this machine. */
+  ready: boolean;
+  providerInstalled: boolean;
+  manifest: CudaManifest | null;
+  driver: string | null;
+  /** Why not ready, in words; '' when ready. */
+  reason: string;
+}
+
+/** Whether the CUDA provider can be tried here, and if not, what is missing. */
+export function cudaStatus(binDir = ortBinaryDir()): CudaStatus {
+  const providerInstalled = existsSync(join(binDir, CUDA_PROVIDER_FILE)) && existsSync(join(binDir, SHARED_PROVIDER_FILE));
+  const manifest = readCudaManifest(binDir);
+  const driver = findCudaDriver();
+  const reason = !providerInstalled
+    ? `the onnxruntime CUDA provider is not installed in ${binDir}`
+    : !manifest
+      ? `${CUDA_MANIFEST_FILE} is missing in ${binDir} (the CUDA runtime libraries were never located)`
+      : !driver
+        ? 'no NVIDIA driver (libcuda.so.1) on this machine'
+        : '';
+  return { ready: reason === '', providerInstalled, manifest, driver, reason };
 }
 
 export const CUDA_HOWTO =
-  'CUDA needs the onnxruntime CUDA provider libraries, which offline installs skip: run ' +
-  '`ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install` on a machine with ' +
-  'internet and CUDA 12, or copy libonnxruntime_providers_cuda.so and libonnxruntime_providers_shared.so next to ' +
-  "onnxruntime-node's libonnxruntime.so.1 (see README, 'GPU').";
+  "CUDA needs onnxruntime's CUDA provider (PyPI onnxruntime-gpu of the same version as onnxruntime-node) and the CUDA 13 " +
+  'runtime libraries: run `tsae gpu setup` on the GPU machine (see README, \'GPU\').';
 
-/** Creates a session, turning a missing provider into an error that lists what is available. */
+/**
+ * Once per process, before the first CUDA session: loads the CUDA runtime libraries that
+ * tsae-cuda.json lists, so the provider's DT_NEEDED entries resolve (see cuda-libs.ts).
+ */
+function prepareCuda(): void {
+  const status = cudaStatus();
+  if (!status.ready) {
+    throw new TsaeError('DEVICE_UNAVAILABLE', `Device 'cuda' is not available: ${status.reason}. Available: ${availableDevices().join(', ')}. ${CUDA_HOWTO}`, {
+      details: { device: 'cuda', available: availableDevices(), reason: status.reason },
+    });
+  }
+  const { failures } = preloadCudaRuntime(status.manifest!);
+  if (failures.length > 0) {
+    const { hint } = classifyCudaFailure(failures.join('; '));
+    throw new TsaeError('DEVICE_UNAVAILABLE', `Device 'cuda': CUDA libraries could not be loaded (${failures.join('; ')}): ${hint}`, {
+      details: { device: 'cuda', failures },
+    });
+  }
+}
+
+/** Creates a session, turning a missing provider into an error that says what is missing. */
 export async function createSession(model: string | Uint8Array, options: SessionOptions): Promise<ort.InferenceSession> {
-  const providers = executionProviders(options.device);
+  const providers = executionProviders(options.device, availableDevices(), options.deviceId ?? 0);
+  if (options.device === 'cuda') prepareCuda();
   const sessionOptions: ort.InferenceSession.SessionOptions = {
     executionProviders: providers,
     graphOptimizationLevel: options.optimize === false ? 'disabled' : 'all',
@@ -72,27 +123,36 @@ export async function createSession(model: string | Uint8Array, options: Session
     return await ort.InferenceSession.create(model, sessionOptions);
   } catch (error) {
     if (options.device !== 'cpu' && /provider|cuda|webgpu|dawn|vulkan/i.test(String(error))) {
-      throw new TsaeError(
-        'DEVICE_UNAVAILABLE',
-        `Device '${options.device}' could not start (${String((error as Error).message ?? error).split('\n')[0]}). ` +
-          `Available here: ${availableDevices().join(', ')}. ${options.device === 'cuda' ? CUDA_HOWTO : ''}`,
-        { cause: error, details: { device: options.device, available: availableDevices() } },
-      );
+      const first = String((error as Error).message ?? error).split('\n')[0];
+      const hint = options.device === 'cuda' ? `${classifyCudaFailure(first).hint}. ${CUDA_HOWTO}` : '';
+      throw new TsaeError('DEVICE_UNAVAILABLE', `Device '${options.device}' could not start (${first}). Available here: ${availableDevices().join(', ')}. ${hint}`, {
+        cause: error,
+        details: { device: options.device, available: availableDevices() },
+      });
     }
     throw error;
   }
 }
 
-function executionProviders(device: Device): ort.InferenceSession.ExecutionProviderConfig[] {
+/**
+ * Execution providers for `device`, in preference order. CPU comes last for non-CPU devices:
+ * onnxruntime assigns the nodes a GPU provider has no kernel for (shape arithmetic on int64,
+ * mostly) to it, and copies at those boundaries.
+ */
+export function executionProviders(device: Device, available: readonly Device[], deviceId = 0): ort.InferenceSession.ExecutionProviderConfig[] {
   if (!DEVICES.includes(device)) {
     throw new TsaeError('BAD_CONFIG', `Unknown device '${String(device)}'; allowed: ${DEVICES.join(', ')}`);
   }
-  if (device === 'cuda' && !availableDevices().includes('cuda')) {
-    throw new TsaeError('DEVICE_UNAVAILABLE', `Device 'cuda' is not installed. Available: ${availableDevices().join(', ')}. ${CUDA_HOWTO}`, {
-      details: { device, available: availableDevices() },
+  if (!Number.isInteger(deviceId) || deviceId < 0) throw new TsaeError('BAD_CONFIG', `deviceId must be a non-negative integer, got ${deviceId}`);
+  if (!available.includes(device)) {
+    const why = device === 'cuda' ? ` (${cudaStatus().reason})` : '';
+    throw new TsaeError('DEVICE_UNAVAILABLE', `Device '${device}' is not installed${why}. Available: ${available.join(', ')}. ${device === 'cuda' ? CUDA_HOWTO : ''}`, {
+      details: { device, available: [...available] },
     });
   }
-  return device === 'cpu' ? ['cpu'] : [device, 'cpu'];
+  if (device === 'cpu') return ['cpu'];
+  if (device === 'cuda') return [{ name: 'cuda', deviceId }, 'cpu'];
+  return [device, 'cpu'];
 }
 
 export { ort };

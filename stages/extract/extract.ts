@@ -15,6 +15,7 @@ import { canonicalJson, sha256Hex, writeJsonAtomic } from '../../lib/core/atomic
 import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
 import { hookName, loadModelFolder, modelHash } from '../model/model-folder.js';
 import { createPrefixRunner, type PrefixRunner } from '../model/prefix-runner.js';
+import type { ComputeDtype } from '../model/autocast.js';
 import { writeActivationShard } from './activation-shard-io.js';
 import { PartBuilder } from './part-builder.js';
 import { estimateScale } from './scale.js';
@@ -36,6 +37,16 @@ export interface ExtractInput {
   intraOpThreads?: number;
   /** Where derived graphs go (default: the model's onnx/ folder). */
   graphDir?: string;
+  /**
+   * Precision of the model's MatMuls (stages/model/autocast.ts). Default: float16 on cuda
+   * (tensor cores; residual stream, norms and softmax stay float32), float32 elsewhere.
+   */
+  computeDtype?: ComputeDtype;
+}
+
+/** The MatMul precision extraction uses on `device` unless told otherwise. */
+export function defaultComputeDtype(device: ModelDevice): ComputeDtype {
+  return device === 'cuda' ? 'float16' : 'float32';
 }
 
 interface Progress {
@@ -52,6 +63,7 @@ export const PROGRESS_FILE = 'extract-progress.json';
 export async function extractActivations(input: ExtractInput, outDir: string, ctx: StageContext): Promise<ExtractSummary> {
   const folder = await loadModelFolder(input.modelDir);
   const hash = await modelHash(folder);
+  const compute = input.computeDtype ?? defaultComputeDtype(input.device);
   const settings = {
     modelHash: hash,
     layer: input.layer,
@@ -60,10 +72,12 @@ export async function extractActivations(input: ExtractInput, outDir: string, ct
     target: input.targetMeanSquaredNorm ?? 1,
     sample: input.scalingSampleRows ?? 64,
     rowsPerPart: input.rowsPerPart ?? 256,
+    // Only when it differs from float32, so CPU fingerprints stay what earlier versions wrote.
+    ...(compute === 'float32' ? {} : { compute }),
   };
   const fingerprint = sha256Hex(canonicalJson(settings));
   const previous = await readProgress(outDir, fingerprint, ctx);
-  const runner = await createPrefixRunner({ ...input, folder, intraOpThreads: input.intraOpThreads ?? 0 });
+  const runner = await createPrefixRunner({ ...input, folder, compute, intraOpThreads: input.intraOpThreads ?? 0 });
   const resumedFromRows = previous?.rows ?? 0;
   try {
     const rows = skipRows(input.rows, resumedFromRows)[Symbol.asyncIterator]();

@@ -12,7 +12,7 @@ import { graphDirOf, modelDirOf } from '../model/model-paths.js';
 import { extractPlanItem } from '../plan/extract-plan-stage.js';
 import { SHARD_MANIFEST_FILE } from '../tokenize/tokenize-shard.js';
 import { readTokenShard } from '../tokenize/token-shard.js';
-import { extractActivations } from './extract.js';
+import { defaultComputeDtype, extractActivations } from './extract.js';
 
 export interface ExtractStageInput {
   spec: SpecRef;
@@ -34,6 +34,9 @@ export const extractStage = defineStage<ExtractStageInput, ExtractSummary>({
       layer: spec.model.layer,
       dtype: spec.extract.dtype,
       batchSize: spec.extract.batchSize,
+      // Half-precision MatMuls on cuda give other bytes than CPU's float32: another artifact.
+      // Left out for float32 so CPU keys stay what they were.
+      ...(defaultComputeDtype(deps.device) === 'float32' ? {} : { compute: defaultComputeDtype(deps.device) }),
     };
     return { config, inputs: [unit.tokenShard.key, input.model.ref.key] };
   },

@@ -8,6 +8,7 @@ import { decodeModel, type ModelObject } from '../../lib/onnx/onnx-proto.js';
 import { TsaeError } from '../../lib/core/errors.js';
 import type { ModelFolder } from './model-folder.js';
 import { buildPrefixGraph, buildSuffixGraph, writeDerivedGraph, type ResidualDtype } from './split-graph.js';
+import { autocastMatMuls, COMPUTE_DTYPES, type ComputeDtype } from './autocast.js';
 
 export interface RunnerOptions {
   folder: ModelFolder;
@@ -19,9 +20,22 @@ export interface RunnerOptions {
   graphDir?: string;
 }
 
+export interface PrefixOptions extends RunnerOptions {
+  /** Residual output type (storage): float32, or float16 cast inside the graph. */
+  dtype: ResidualDtype;
+  /**
+   * Precision of the MatMuls (autocast.ts): float32 (default), or float16 / bfloat16 with
+   * everything else in float32. bfloat16 needs a provider with bfloat16 MatMul (CUDA).
+   */
+  compute?: ComputeDtype;
+  /** Round through `compute` around float32 MatMuls instead (CPU tests of half numerics). */
+  emulateCompute?: boolean;
+}
+
 export interface PrefixRunner {
   readonly dModel: number;
   readonly dtype: ResidualDtype;
+  readonly compute: ComputeDtype;
   /**
    * Residual after block L for a right-padded batch.
    * @param inputIds [batch * seqLen] token ids, row-major
@@ -73,15 +87,23 @@ export function emptyPastFeeds(folder: ModelFolder, inputNames: readonly string[
   return feeds;
 }
 
-export async function createPrefixRunner(options: RunnerOptions & { dtype: ResidualDtype }): Promise<PrefixRunner> {
+export async function createPrefixRunner(options: PrefixOptions): Promise<PrefixRunner> {
   const { folder, layer, dtype } = options;
-  const graph = buildPrefixGraph(await loadGraph(folder), folder, layer, dtype);
-  const path = await writeDerivedGraph(folder, `tsae-prefix-L${layer}-${dtype}.onnx`, graph, options.graphDir);
+  const compute = options.compute ?? 'float32';
+  if (!COMPUTE_DTYPES.includes(compute)) throw new TsaeError('BAD_CONFIG', `compute dtype '${compute}' is not supported; allowed: ${COMPUTE_DTYPES.join(', ')}`);
+  if (compute === 'bfloat16' && options.device === 'cpu' && !options.emulateCompute) {
+    // onnxruntime's CPU provider has no bfloat16 MatMul kernel; fail here rather than at session creation.
+    throw new TsaeError('BAD_CONFIG', "compute dtype 'bfloat16' needs a device with bfloat16 MatMul (cuda); on cpu use float32 or float16");
+  }
+  const { model: graph } = autocastMatMuls(buildPrefixGraph(await loadGraph(folder), folder, layer, dtype), compute, { emulate: options.emulateCompute });
+  const suffix = compute === 'float32' ? '' : `-${compute}${options.emulateCompute ? '-emulated' : ''}`;
+  const path = await writeDerivedGraph(folder, `tsae-prefix-L${layer}-${dtype}${suffix}.onnx`, graph, options.graphDir);
   const session = await createSession(path, { device: options.device, intraOpThreads: options.intraOpThreads ?? 0 });
   const dModel = folder.meta.dModel;
   return {
     dModel,
     dtype,
+    compute,
     async run(inputIds, batch, seqLen, attentionMask, scale = 1) {
       const feeds: Record<string, Tensor> = {
         input_ids: int64Tensor(inputIds, 0, batch, seqLen),

@@ -21,7 +21,7 @@ test('a missing provider fails with DEVICE_UNAVAILABLE, the available devices an
         error.code === 'DEVICE_UNAVAILABLE' &&
         error.retryable === false &&
         /Available: cpu/.test(error.message) &&
-        /ONNXRUNTIME_NODE_INSTALL=cuda12/.test(error.message),
+        /tsae gpu setup/.test(error.message),
     );
   } finally {
     await rm(graphDir, { recursive: true, force: true });
