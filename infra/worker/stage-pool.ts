@@ -109,6 +109,11 @@ export class StagePool {
     }
   }
 
+  /** Process ids of the stage processes running jobs now (diagnostics and tests). */
+  busyPids(): number[] {
+    return [...this.busy].map((child) => child.pid!).filter(Boolean);
+  }
+
   /** Stops every stage process (running jobs fail with the abort reasons of their signals). */
   async close(): Promise<void> {
     this.closed = true;

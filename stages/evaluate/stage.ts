@@ -55,7 +55,8 @@ export const evaluateStage = defineStage<EvaluateStageInput, EvaluateStageSummar
     const datasetFiles = input.family === 'sparse_probing' ? await Promise.all(spec.evaluate.options.sparse_probing.dataset_files.map((f) => sha256File(f))) : [];
     const inputs = [input.sae.key, input.model.ref.key, ...(needs.activations ? [input.evalSet.key] : []), ...(needs.probeTexts ? [input.corpus.ref.key] : [])];
     return {
-      config: { family: input.family, label: input.label, options, datasetFiles, layer: spec.model.layer, salt: spec.cacheSalt ?? null },
+      // The device enters the key off the CPU: CUDA kernels give other bytes.
+      config: { family: input.family, label: input.label, options, datasetFiles, layer: spec.model.layer, salt: spec.cacheSalt ?? null, ...(deps.device === 'cpu' ? {} : { device: deps.device }) },
       inputs,
     };
   },

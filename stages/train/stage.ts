@@ -21,7 +21,9 @@ export const trainStage = defineStage<TrainStageInput, TrainSummary>({
   cached: true,
   keyOf: async (input, deps) => {
     const spec = await loadSpec(deps.store, input.spec);
-    return { config: { train: trainConfigFor(spec, input.variantIndex), seed: spec.seed, salt: spec.cacheSalt ?? null }, inputs: [input.trainSet.key] };
+    // The device enters the key off the CPU: CUDA kernels (TF32 matmuls) give other bytes.
+    const device = deps.device === 'cpu' ? {} : { device: deps.device };
+    return { config: { train: trainConfigFor(spec, input.variantIndex), seed: spec.seed, salt: spec.cacheSalt ?? null, ...device }, inputs: [input.trainSet.key] };
   },
   run: async (input, deps, { workDir }, ctx) => {
     const spec = await loadSpec(deps.store, input.spec);
