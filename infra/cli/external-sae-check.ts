@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { REGISTRY_MODEL_FACTS, type RegistryModel } from '../../schemas/model.js';
 import type { RunSpec } from '../../schemas/run-spec.js';
 import { SpecError } from '../../lib/spec/load-spec.js';
 import { inspectExternalSae } from '../../stages/external-sae/inspect-external-sae.js';
@@ -24,8 +25,10 @@ export async function checkExternalSaes(spec: RunSpec, source: string): Promise<
   return spec;
 }
 
-/** d_model of a local model folder (config.json hidden_size), or null when not known before preparation. */
+/** d_model of a registry model or a local model folder (config.json hidden_size), or null when only preparation tells. */
 function folderDModel(source: string): number | null {
+  const registry = REGISTRY_MODEL_FACTS[source as RegistryModel];
+  if (registry) return registry.dModel;
   const config = join(source, 'config.json');
   if (!existsSync(config)) return null;
   try {

@@ -18,6 +18,7 @@ import { TASK_QUEUES, type QueueKind } from '../../workflows/shared.js';
 import { connectClient, connectWorker, type TemporalTarget } from '../temporal/connection.js';
 import { ensureSearchAttributes } from '../temporal/register-search-attributes.js';
 import { StagePool } from './stage-pool.js';
+import { workerIdentity } from './worker-identity.js';
 
 export interface WorkerOptions {
   target: TemporalTarget;
@@ -50,7 +51,12 @@ let runtimeInstalled = false;
 /** Runs workers on the requested queues until `signal` aborts or a worker fails. */
 export async function runWorkers(options: WorkerOptions): Promise<void> {
   if (!runtimeInstalled) {
-    Runtime.install({ logger: new DefaultLogger((process.env.TSAE_TEMPORAL_LOG_LEVEL as CoreLogLevel) ?? 'WARN') });
+    // Split workers (workflows only, activities only) are the design here: the SDK's warnings
+    // that one of them polls no workflows or no activities are expected, not news.
+    const expected = /^No (activities|workflows) registered, not polling/;
+    const level = (process.env.TSAE_TEMPORAL_LOG_LEVEL as CoreLogLevel) ?? 'WARN';
+    const fallback = new DefaultLogger(level);
+    Runtime.install({ logger: new DefaultLogger(level, (entry) => (expected.test(entry.message) ? undefined : fallback.log(entry.level, entry.message, entry.meta))) });
     runtimeInstalled = true;
   }
   const client = await connectClient(options.target);
@@ -60,7 +66,7 @@ export async function runWorkers(options: WorkerOptions): Promise<void> {
   } finally {
     await client.close();
   }
-  const identity = await storeIdentity(options.dataDir);
+  const store = await storeIdentity(options.dataDir);
   const connection = await connectWorker(options.target);
   const pool = options.inProcessStages
     ? null
@@ -73,12 +79,14 @@ export async function runWorkers(options: WorkerOptions): Promise<void> {
     runner: pool,
     faultsFile: process.env.TSAE_FAULTS_FILE,
   });
+  const identity = workerIdentity(options.dataDir, store.id);
   const workers = await Promise.all(
     options.queues.map((queue) =>
       queue === 'workflows'
-        ? Worker.create({ connection, namespace: options.target.namespace, taskQueue: TASK_QUEUES.workflows, workflowsPath: workflowsPath(), shutdownGraceTime: SHUTDOWN_GRACE })
+        ? Worker.create({ connection, identity, namespace: options.target.namespace, taskQueue: TASK_QUEUES.workflows, workflowsPath: workflowsPath(), shutdownGraceTime: SHUTDOWN_GRACE })
         : Worker.create({
             connection,
+            identity,
             namespace: options.target.namespace,
             taskQueue: TASK_QUEUES[queue],
             activities,
@@ -91,7 +99,7 @@ export async function runWorkers(options: WorkerOptions): Promise<void> {
           }),
     ),
   );
-  options.log.info('worker started', { queues: options.queues.map((q) => TASK_QUEUES[q]), device: options.device, dataDir: options.dataDir, store: identity.id });
+  options.log.info('worker started', { queues: options.queues.map((q) => TASK_QUEUES[q]), device: options.device, dataDir: options.dataDir, store: store.id });
   const stop = () => workers.forEach((w) => w.shutdown());
   if (options.signal.aborted) stop();
   options.signal.addEventListener('abort', stop, { once: true });

@@ -72,9 +72,23 @@ export const reportStage = defineStage<ReportStageInput, ReportSummary & { runDi
   refOf: (summary) => ({ stage: 'report', key: summary.runDir.split('/').pop()!, path: `${summary.runDir}/report` }),
 });
 
+/** What the report says an SAE is: a trained variant's resolved config, or an imported SAE's provenance. */
+async function describeSae(store: ArtifactStore, spec: RunSpec, result: VariantResult): Promise<{ variant: string; dSae: number; hyperparameters: Record<string, unknown> }> {
+  if (result.kind === 'external') {
+    const source = (await readJson(join(store.pathOf(result.sae.ref), 'source.json'))) ?? {};
+    const entry = spec.sae.external.find((e) => e.name === result.label);
+    return {
+      variant: `external ${String(source.architecture ?? '?')}`,
+      dSae: Number(source.dSae),
+      hyperparameters: { source: entry?.path ?? null, ...source },
+    };
+  }
+  const config = trainConfigFor(spec, spec.sae.variants.findIndex((v) => variantLabel(v) === result.label));
+  return { variant: config.variant, dSae: config.dSae, hyperparameters: config as unknown as Record<string, unknown> };
+}
+
 async function variantReport(store: ArtifactStore, spec: RunSpec, result: VariantResult): Promise<VariantReport> {
-  const index = spec.sae.variants.findIndex((v) => variantLabel(v) === result.label);
-  const config = trainConfigFor(spec, index);
+  const sae = await describeSae(store, spec, result);
   const evalJson = async (ref: ArtifactRef | undefined, file: string) => (ref ? readJson(join(store.pathOf(ref), file)) : null);
   const metrics = Object.fromEntries(await Promise.all(EVAL_FAMILIES.map(async (f) => [f, await evalJson(result.evals[f]?.ref, EVAL_FILES[f])] as const))) as VariantReport['metrics'];
   const featureStats = (await evalJson(result.evals.core?.ref, EVAL_FILES.coreFeatureStats)) as { feature_density?: number[] } | null;
@@ -85,11 +99,11 @@ async function variantReport(store: ArtifactStore, spec: RunSpec, result: Varian
   const features = result.features ? ((await readJson(join(store.pathOf(result.features.ref), FEATURES_FILE))) as VariantReport['features']) : null;
   return {
     label: result.label,
-    variant: config.variant,
-    dSae: config.dSae,
-    hyperparameters: config as unknown as Record<string, unknown>,
+    variant: sae.variant,
+    dSae: sae.dSae,
+    hyperparameters: sae.hyperparameters,
     metrics,
-    trainingLog: (await readMetrics(store.pathOf(result.sae.ref))) as VariantReport['trainingLog'],
+    trainingLog: (result.kind === 'external' ? [] : await readMetrics(store.pathOf(result.sae.ref))) as VariantReport['trainingLog'],
     featureDensity: featureStats?.feature_density ?? null,
     temporal: temporal?.analysis ?? null,
     features,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { abortOnSignals, globalOptions, loggerOf, parseIntOption, targetOf } from './common.js';
+import { warnAboutForeignWorkers } from './dev.js';
 import { resolveSpec, startPipeline } from './run.js';
 
 /**
@@ -31,6 +32,7 @@ export function registerDemo(program: Command): void {
         namespace: global.namespace ?? 'default',
       });
       process.stderr.write(`Temporal at ${server.address}; Web UI at ${server.uiUrl}\n`);
+      if (server.reused) await warnAboutForeignWorkers(global, server.address);
       const controller = new AbortController();
       const release = abortOnSignals(controller);
       const target = { ...targetOf(global), address: server.address };

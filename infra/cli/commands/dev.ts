@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEVICES, type Device } from '../../../lib/core/devices.js';
 import { startDevServer } from '../../temporal/dev-server.js';
-import { abortOnSignals, globalOptions, loggerOf, parseIntOption, targetOf, type GlobalOptions } from './common.js';
+import { storeIdentity } from '../../../lib/artifacts/store-identity.js';
+import { foreignWorkers } from '../../worker/worker-identity.js';
+import { abortOnSignals, globalOptions, loggerOf, parseIntOption, targetOf, withClient, type GlobalOptions } from './common.js';
 
 export interface DevOptions {
   ip: string;
@@ -28,6 +30,22 @@ export function registerDev(program: Command): void {
     .action(async (options: DevOptions, command: Command) => runDev(globalOptions(command), options));
 }
 
+/**
+ * A reused server may already have workers serving another data directory (another `tsae dev`):
+ * runs started here could land on them, and their artifacts in the other store. Say so.
+ */
+export async function warnAboutForeignWorkers(global: GlobalOptions, address: string): Promise<void> {
+  const store = await storeIdentity(global.dataDir);
+  const foreign = await withClient({ ...global, address }, (client) => foreignWorkers(client, global.namespace ?? 'default', store.id)).catch(() => []);
+  for (const worker of foreign) {
+    process.stderr.write(
+      `warning: the Temporal server at ${address} already has a worker serving the data directory ${worker.dataDir} (store ${worker.storeId}); ` +
+        `this one serves ${global.dataDir} (store ${store.id}). Activities of one run go to either worker and refuse a store that is not the run's: ` +
+        `stop the other \`tsae dev\`, or start this one on another --port.\n`,
+    );
+  }
+}
+
 export async function runDev(global: GlobalOptions, options: DevOptions): Promise<void> {
   const log = loggerOf(global, { component: 'dev' });
   const controller = new AbortController();
@@ -41,6 +59,7 @@ export async function runDev(global: GlobalOptions, options: DevOptions): Promis
     namespace: global.namespace ?? 'default',
   });
   log.info(server.reused ? 'reusing running Temporal server' : 'Temporal dev server started', { address: server.address, ui: server.uiUrl });
+  if (server.reused) await warnAboutForeignWorkers(global, server.address);
   process.stderr.write(`Temporal at ${server.address}${server.uiUrl ? `, Web UI at ${server.uiUrl}` : ''}. Ctrl-C to stop.\n`);
   try {
     if (options.worker) {
