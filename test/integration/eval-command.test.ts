@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineResult } from '../../schemas/pipeline.js';
 import { projectPath } from '../../lib/core/package-root.js';
+import { writeSafetensors } from '../../stages/train/safetensors.js';
 import { runCli, startTestEnvironment, startWorkerProcess, type TestEnvironment, type WorkerProcess } from '../helpers/temporal-env.js';
 
 const RUN_TIMEOUT_MS = 300_000;
@@ -58,15 +59,15 @@ describe('tsae eval on a real Temporal dev server', { timeout: 15 * 60_000 }, ()
 
   test('bad folders exit 2 naming the problem, and start nothing', async () => {
     const bad = join(env.dataDir, 'bad');
-    const cases: [string, (dir: string) => void, RegExp][] = [
+    const cases: [string, (dir: string) => void | Promise<void>, RegExp][] = [
       ['no-cfg', () => {}, /cfg\.json|config\.json|no SAE/i],
-      ['wrong-d-in', (dir) => writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture: 'standard', d_in: 7, d_sae: 16, dtype: 'float32', metadata: { hook_name: 'blocks.1.hook_resid_post' } })), /d_in/],
-      ['unknown-arch', (dir) => writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture: 'matryoshka-widget', d_in: 64, d_sae: 16, dtype: 'float32', metadata: { hook_name: 'blocks.1.hook_resid_post' } })), /architecture/],
+      ['wrong-d-in', (dir) => saeLensFolder(dir, 'standard', 7), /d_in.*7.*32|32.*d_in/],
+      ['unknown-arch', (dir) => saeLensFolder(dir, 'matryoshka-widget', 32), /architecture/],
     ];
     for (const [name, make, pattern] of cases) {
       const dir = join(bad, name);
       mkdirSync(dir, { recursive: true });
-      make(dir);
+      await make(dir);
       const result = await runCli(['eval', dir, '--model', MODEL, '--layer', '1', '--preset', 'smoke', '--id', `bad-${name}`], env.env);
       assert.equal(result.code, 2, `${name}: ${result.stderr}`);
       assert.match(result.stderr, pattern, `${name}: ${result.stderr}`);
@@ -77,6 +78,14 @@ describe('tsae eval on a real Temporal dev server', { timeout: 15 * 60_000 }, ()
     assert.ok(!started.some((id) => id.startsWith('bad-')), `started: ${started.join(', ')}`);
   });
 });
+
+/** A well-formed SAELens folder (cfg.json + weights) of the given architecture and width. */
+async function saeLensFolder(dir: string, architecture: string, dIn: number): Promise<void> {
+  const dSae = 16;
+  const tensor = (rows: number, cols?: number) => ({ data: new Float32Array(rows * (cols ?? 1)).fill(0.01), shape: cols ? [rows, cols] : [rows] });
+  await writeSafetensors(join(dir, 'sae_weights.safetensors'), { W_enc: tensor(dIn, dSae), W_dec: tensor(dSae, dIn), b_enc: tensor(dSae), b_dec: tensor(dIn) });
+  writeFileSync(join(dir, 'cfg.json'), JSON.stringify({ architecture, d_in: dIn, d_sae: dSae, dtype: 'float32', apply_b_dec_to_input: true, normalize_activations: 'none', metadata: { hook_name: 'blocks.1.hook_resid_post' } }));
+}
 
 function flatten(value: unknown, prefix = '', out: Record<string, number> = {}): Record<string, number> {
   if (typeof value === 'number' && Number.isFinite(value)) out[prefix] = value;
