@@ -14,11 +14,15 @@ const FILE = 'value.json';
 const CACHE_LIMIT = 64;
 const cache = new Map<string, Promise<unknown>>();
 
-/** Stores `value` under `<data>/artifacts/<stage>/<hash of value>/value.json` (idempotent). */
-export async function storeJsonArtifact(store: ArtifactStore, stage: string, value: unknown, summary: unknown = null): Promise<ArtifactRef> {
+/**
+ * Stores `value` under `<data>/artifacts/<stage>/<key>/value.json` (idempotent). The key is the
+ * hash of `address`: the value itself by default, or what identifies it when parts of the value
+ * are incidental (a set's item summaries).
+ */
+export async function storeJsonArtifact(store: ArtifactStore, stage: string, value: unknown, summary: unknown = null, address: unknown = value): Promise<ArtifactRef> {
   const result = await store.produce(
     // The document is its own key: no code runs to make it, so no code version applies.
-    { stage, codeVersion: 'content', config: { sha256: sha256Hex(canonicalJson(value)) }, inputs: [] },
+    { stage, codeVersion: 'content', config: { sha256: sha256Hex(canonicalJson(address)) }, inputs: [] },
     async ({ workDir }) => {
       await writeJsonAtomic(join(workDir, FILE), value);
       return summary;

@@ -20,7 +20,10 @@ export interface ExtractStageInput {
   unit: PlanItemRef;
 }
 
-export const extractStage = defineStage<ExtractStageInput, ExtractSummary>({
+/** What a workflow and an extraction set keep of a unit: its counts, not this attempt's timing or its part list. */
+export type ExtractResult = Omit<ExtractSummary, 'tokensPerSecond' | 'resumedFromRows' | 'parts'>;
+
+export const extractStage = defineStage<ExtractStageInput, ExtractSummary, ExtractResult>({
   name: 'extract',
   module: import.meta.url,
   resources: 'compute',
@@ -60,6 +63,8 @@ export const extractStage = defineStage<ExtractStageInput, ExtractSummary>({
       ctx,
     );
   },
+  // Sets are artifacts too: what they hold must be the same for every run that makes the same unit.
+  result: ({ tokensPerSecond: _rate, resumedFromRows: _resumed, parts: _parts, ...counts }) => counts,
 });
 
 /** Rows [rowStart, rowEnd) among the rows of one split of a token shard, streamed file by file. */

@@ -44,9 +44,14 @@ export function readArtifactSet(store: ArtifactStore, ref: ArtifactRef): Promise
   return readJsonArtifact<ArtifactSet>(store, ref);
 }
 
+/**
+ * A set is addressed by the keys of its items, in order, not by their summaries: those carry
+ * measurements (durations, rates) that differ between two runs making the same artifacts.
+ */
 async function storeSet(store: ArtifactStore, set: ArtifactSet): Promise<SetResult> {
   const totals = sumTotals(set.items.map((i) => i.summary));
-  const ref = await storeJsonArtifact(store, 'set', set, { count: set.items.length, totals });
+  const address = { kind: set.kind, items: set.items.map((i) => i.ref.key) };
+  const ref = await storeJsonArtifact(store, 'set', set, { count: set.items.length, totals }, address);
   return { set: ref, count: set.items.length, totals };
 }
 

@@ -105,7 +105,8 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
     const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-2'], env.env, RUN_TIMEOUT_MS);
     assert.equal(result.code, 0, result.stderr);
     const run = await resultOf('smoke-2');
-    const compute = run.stages.filter((s) => s.name !== 'report');
+    // Bookkeeping (the run record, plans, the report) is redone every run; everything else is cached.
+    const compute = run.stages.filter((s) => s.name !== 'report' && s.name !== 'init' && !s.name.startsWith('plan '));
     assert.ok(compute.length > 20);
     assert.deepEqual(compute.filter((s) => s.cacheHit !== true).map((s) => s.name), []);
     assert.equal(run.allCacheHits, true);
