@@ -70,6 +70,7 @@ export const VariantSpec = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional().describe('Label of this SAE in reports; defaults to the variant name'),
     variant: z.enum(VARIANT_NAMES).describe(`SAE architecture: ${VARIANT_NAMES.join(', ')}`),
+    seed: z.number().int().nonnegative().optional().describe("Seed of this SAE's initialisation and batch order (default: the spec's seed); several seeds of one setting give error bars"),
     hyperparameters: z.record(z.string(), z.unknown()).default({}).describe('Variant hyperparameters (see schemas/train.ts), overriding the train section'),
   })
   .strict();

@@ -1,7 +1,7 @@
 /** trainSae: one SAE variant; a retried attempt resumes from the checkpoint in its work folder. */
 import type { ArtifactRef } from '../../schemas/manifest.js';
 import type { SpecRef } from '../../schemas/pipeline.js';
-import { trainConfigFor } from '../../schemas/run-spec.js';
+import { trainConfigFor, type RunSpec } from '../../schemas/run-spec.js';
 import { loadSpec } from '../../lib/stage/spec-ref.js';
 import { defineStage } from '../../lib/stage/stage-definition.js';
 import { trainDataOf } from '../extract/activation-sets.js';
@@ -23,11 +23,16 @@ export const trainStage = defineStage<TrainStageInput, TrainSummary>({
     const spec = await loadSpec(deps.store, input.spec);
     // The device enters the key off the CPU: CUDA kernels (TF32 matmuls) give other bytes.
     const device = deps.device === 'cpu' ? {} : { device: deps.device };
-    return { config: { train: trainConfigFor(spec, input.variantIndex), seed: spec.seed, salt: spec.cacheSalt ?? null, ...device }, inputs: [input.trainSet.key] };
+    return { config: { train: trainConfigFor(spec, input.variantIndex), seed: seedOf(spec, input.variantIndex), salt: spec.cacheSalt ?? null, ...device }, inputs: [input.trainSet.key] };
   },
   run: async (input, deps, { workDir }, ctx) => {
     const spec = await loadSpec(deps.store, input.spec);
     const config = trainConfigFor(spec, input.variantIndex);
-    return trainSae({ data: await trainDataOf(deps.store, input.trainSet), config, seed: spec.seed, device: deps.device, threads: spec.threads }, workDir, ctx);
+    return trainSae({ data: await trainDataOf(deps.store, input.trainSet), config, seed: seedOf(spec, input.variantIndex), device: deps.device, threads: spec.threads }, workDir, ctx);
   },
 });
+
+/** A variant's own seed, else the spec's. */
+function seedOf(spec: RunSpec, variantIndex: number): number {
+  return spec.sae.variants[variantIndex].seed ?? spec.seed;
+}
