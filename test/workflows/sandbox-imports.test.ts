@@ -7,7 +7,7 @@ import { projectPath } from '../../lib/core/package-root.js';
 /** Workflow code runs in Temporal's deterministic sandbox: only these packages may be imported at runtime. */
 const ALLOWED_PACKAGES = ['@temporalio/workflow', '@temporalio/common'];
 /** Project folders whose modules workflows may import at runtime (type-only imports are free). */
-const ALLOWED_LOCAL = /^\.\/|^\.\.\/schemas\/(run-spec|pipeline|manifest)\.js$/;
+const ALLOWED_LOCAL = /^\.\/|^\.\.\/schemas\/(run-spec|pipeline|manifest|derived)\.js$|^\.\.\/lib\/core\/ui-url\.js$/;
 
 test('workflows import no Node builtins, no heavy libraries and no stages at runtime', () => {
   const dir = projectPath('workflows');
