@@ -22,6 +22,7 @@ import { linkage, pairwiseDistances } from '../stages/evaluate/hierarchical-clus
 import type { EvalTokenizer, SaeForEval, Splicer } from '../stages/evaluate/interfaces.js';
 import { fitSklearnLogistic } from '../stages/evaluate/logistic-regression.js';
 import { createRng } from '../stages/evaluate/random.js';
+import { computeSpliceScores } from '../stages/evaluate/splice-scores.js';
 import { runTokenPass } from '../stages/evaluate/token-pass.js';
 import { createSplicer } from '../stages/model/splice.js';
 import { createSession, Tensor } from '../lib/onnx/backend.js';
@@ -109,9 +110,11 @@ async function modelRecords(quick: boolean): Promise<BenchRecord[]> {
     const saeOnly = await medianSeconds(() => runTokenPass(table, sae, { batchPrompts: 4, maxBatches: null }, [], ctx));
     const core = await medianSeconds(() => runCoreEval({ table, sae }, { ...opts.core, compute_splice: false }, ctx));
     const temporal = await medianSeconds(() => runTemporalEval({ table, sae }, opts.temporal, ctx));
-    const splice = await timed(() => runCoreEval({ table, sae, splicer }, opts.core, ctx));
+    const spliceOptions = { batchPrompts: 4, maxBatches: null, excludeSpecialTokensFromReconstruction: true, zeroAblateSpecialTokens: true };
+    const spliceOnly = await timed(() => computeSpliceScores(table, sae, splicer, spliceOptions, ctx));
+    const splice = { seconds: spliceOnly.seconds + core.seconds };
     const tokens = table.count;
-    const spliceShare = (splice.value.timing.splice_model_seconds ?? 0) / splice.seconds;
+    const spliceShare = spliceOnly.value.timing.spliceSeconds / splice.seconds;
     return [
       record(`core metrics, no splice; ${label}`, 'tokens_per_s', tokens / core.seconds, 'tokens/s', 'SAE forward alone on the same batches (ceiling)', tokens / saeOnly.seconds),
       record(`core with KL/CE splice; ${label}`, 'tokens_per_s', tokens / splice.seconds, 'tokens/s'),

@@ -12,9 +12,15 @@ export type EvalFamily = (typeof EVAL_FAMILIES)[number];
 export const CoreEvalConfig = z
   .object({
     batch_size_prompts: z.number().int().positive().default(16).describe('Context windows per batch; the legacy explained variance and the relative bias are per batch (SAEBench)'),
-    n_eval_reconstruction_batches: z.number().int().positive().nullable().default(10).describe('Batches spliced into the model for KL / CE scores (null: all held-out windows)'),
+    n_eval_reconstruction_batches: z.number().int().positive().nullable().default(10).describe('Batches spliced into the model for KL / CE scores (null: all held-out windows); SAEBench: 10 batches x 16 prompts x 128 tokens'),
     n_eval_sparsity_variance_batches: z.number().int().positive().nullable().default(null).describe('Batches for reconstruction and sparsity metrics (null: all held-out windows)'),
-    compute_splice: z.boolean().default(true).describe('Compute kl_div_score and ce_loss_score through the splice API'),
+    compute_splice: z.boolean().default(true).describe('Compute kl_div_score and ce_loss_score: once per run for all SAEs (evaluateSplice, splice.json), merged into each core.json; the per-SAE core eval never splices'),
+    max_tokens_per_splice_call: z.number().int().positive().default(16384).describe('Memory bound of the run-level splice: tokens per model call counting every copy (clean, ablation, each SAE); a batch is split into sub-batches of windows, which changes no number'),
+    massive_dim_share_threshold: z.number().gt(0).lt(1).default(0.05).describe("The *_without_massive_dims explained variances leave out residual dimensions whose share of E||x||^2 on the eval tokens exceeds this (at most 1/threshold dimensions)"),
+    bootstrap_resamples: z.number().int().min(0).default(1000).describe('Bootstrap resamples of prompts for the intervals in eval_result_uncertainty (0: none)'),
+    bootstrap_seed: z.number().int().nonnegative().default(0).describe('Seed of the bootstrap resample indices (the same rows serve every metric and every SAE: paired)'),
+    bootstrap_max_units: z.number().int().positive().default(2000).describe('Largest number of resampling units: beyond it consecutive prompts are grouped into equal blocks (memory of the per-unit sums)'),
+    confidence_level: z.number().gt(0).lt(1).default(0.95).describe('Two-sided coverage of the percentile intervals'),
     exclude_special_tokens_from_reconstruction: z.boolean().default(true).describe('Keep the clean activation at special positions when splicing the SAE in (SAELens with ignore_tokens)'),
     zero_ablate_special_tokens: z.boolean().default(true).describe('The zero ablation also zeroes special positions (SAELens zero_ablate_hook)'),
   })
@@ -28,7 +34,12 @@ export const AbsorptionEvalConfig = z
     prompt_token_pos: z.number().int().negative().default(-6).describe("Token read, counted from the prompt's end (-6: the word's last token for Gemma)"),
     max_icl_examples: z.number().int().nonnegative().default(10).describe('In-context examples before the word'),
     train_test_fraction: z.number().gt(0).lt(1).default(0.8).describe('Share of words used to train the probes'),
-    vocab_limit: z.number().int().positive().nullable().default(8000).describe('Sample at most this many alphabetic vocabulary words (null: all; SAEBench uses all, CPU budgets need fewer)'),
+    vocab_limit: z.number().int().positive().nullable().default(8000).describe('Without stratification: sample at most this many alphabetic vocabulary words (null: all; SAEBench uses all, CPU budgets need fewer)'),
+    stratify_by_letter: z.boolean().default(true).describe('Draw train_words_per_letter / test_words_per_letter words for every first letter (a uniform vocabulary sample leaves rare letters with 0-3 test words); false: SAEBench sampling (vocab_limit, train_test_fraction)'),
+    train_words_per_letter: z.number().int().positive().default(64).describe('Stratified: train words per first letter (fewer when the vocabulary has fewer; the train : test ratio is kept)'),
+    test_words_per_letter: z.number().int().positive().default(24).describe('Stratified: test words per first letter'),
+    allow_fewer_letters: z.boolean().default(true).describe('When fewer than min_feats_for_eval letters pass the probe F1, still report absorption on those that pass, labelled in `deviations` (false: SAEBench behaviour, no number)'),
+    confidence_level: z.number().gt(0).lt(1).default(0.95).describe('Coverage of the intervals in eval_result_uncertainty (normal approximation over letters)'),
     llm_batch_size: z.number().int().positive().default(32).describe('Prompts per model batch'),
     ground_truth_weight_decay: z.number().nonnegative().default(1e-4).describe('Weight decay of the residual probes (SAEBench probe training)'),
     k_sparse_probe_l1_decay: z.number().nonnegative().default(0.01).describe('L1 decay of the latent-ranking probe (SAEBench)'),
@@ -59,6 +70,8 @@ export const SparseProbingEvalConfig = z
     min_examples_per_class: z.number().int().positive().default(20).describe('Classes with fewer examples are dropped'),
     tasks: z.array(z.string()).nullable().default(null).describe('Task names to run (null: every task given)'),
     dataset_files: z.array(z.string()).default([]).describe('Extra SAEBench-style (text, label) files (.jsonl / .csv) to probe'),
+    min_test_texts_per_task: z.number().int().nonnegative().default(500).describe("When a task's test pools hold fewer texts, train texts move to test (each class keeps at least half its texts for training); a task still short is labelled in `deviations`"),
+    confidence_level: z.number().gt(0).lt(1).default(0.95).describe('Coverage of the intervals in eval_result_uncertainty (binomial standard errors, normal approximation)'),
   })
   .strict();
 export type SparseProbingEvalConfig = z.infer<typeof SparseProbingEvalConfig>;
@@ -70,8 +83,11 @@ export const TemporalEvalConfig = z
     linkage_method: z.enum(['ward', 'average', 'complete', 'single', 'weighted']).default('ward').describe('Hierarchical clustering linkage'),
     profile_normalization: z.enum(['mean', 'zscore', 'none']).default('mean').describe("How a latent's position profile is normalised before clustering"),
     cluster_max_features: z.number().int().min(3).default(512).describe('Cluster at most this many latents (the densest alive ones)'),
-    min_clusters: z.number().int().min(2).default(2).describe('Smallest cluster count tried'),
-    max_clusters: z.number().int().min(2).default(10).describe('Largest cluster count tried; the best silhouette wins'),
+    cluster_selection: z.enum(['gap', 'silhouette']).default('gap').describe("How the cluster count is chosen: 'gap' (Tibshirani et al. 2001; k = 1, no structure, is a possible answer) or 'silhouette' (k >= 2 only)"),
+    min_clusters: z.number().int().min(1).default(1).describe('Smallest cluster count tried (1 = no structure; silhouette, undefined for one cluster, starts at 2)'),
+    max_clusters: z.number().int().min(2).default(10).describe('Largest cluster count tried'),
+    gap_reference_sets: z.number().int().min(2).default(20).describe('Gap statistic: uniform reference data sets (B in Tibshirani et al. 2001)'),
+    random_seed: z.number().int().nonnegative().default(42).describe('Seed of the gap statistic reference data sets'),
     write_activity_matrix: z.boolean().default(true).describe('Write the full latent x position firing-rate matrix (float32 .bin)'),
   })
   .strict()
@@ -93,6 +109,26 @@ export type EvalOptions = z.infer<typeof EvalOptions>;
 
 const num = z.number().nullable();
 
+/** An estimate with its error bar (stages/evaluate/bootstrap.ts). */
+export const Interval = z.object({
+  estimate: num.describe('The metric on the full sample'),
+  std_error: num.describe('Standard error (bootstrap: std of the replicates; binomial: propagated)'),
+  low: num.describe('Lower bound at `level`'),
+  high: num.describe('Upper bound at `level`'),
+});
+export type Interval = z.infer<typeof Interval>;
+
+/** `eval_result_uncertainty`: how the error bars were made and one interval per compared metric. */
+export const EvalUncertainty = z.object({
+  method: z.string().describe('How the intervals were computed (bootstrap over prompts, binomial standard error, ...)'),
+  unit: z.string().describe('What was resampled or counted: prompts, test texts, letters'),
+  level: z.number().describe('Two-sided coverage of low..high'),
+  resamples: z.number().int().nullable().describe('Bootstrap resamples (null when not a bootstrap)'),
+  seed: z.number().int().nullable().describe('Seed of the resample indices (null when not a bootstrap)'),
+  intervals: z.record(z.string(), Interval).describe('Per metric, keyed by its field name in eval_result_metrics'),
+});
+export type EvalUncertainty = z.infer<typeof EvalUncertainty>;
+
 const EvalHeader = {
   eval_type_id: z.enum(EVAL_FAMILIES).describe('Eval family'),
   eval_id: z.string().describe('UUID of this eval run'),
@@ -102,30 +138,34 @@ const EvalHeader = {
   timing: z.record(z.string(), z.number()).describe('Wall seconds of the eval parts'),
 };
 
+const SpliceBehavior = z.object({
+  kl_div_score: num.describe('(KL_abl - KL_sae) / KL_abl'),
+  kl_div_with_ablation: num.describe('Mean KL with zero ablation'),
+  kl_div_with_sae: num.describe('Mean KL with the SAE spliced in'),
+});
+const SplicePerformance = z.object({
+  ce_loss_score: num.describe('(CE_abl - CE_sae) / (CE_abl - CE_clean)'),
+  ce_loss_with_ablation: num.describe('Mean CE with zero ablation'),
+  ce_loss_with_sae: num.describe('Mean CE with the SAE'),
+  ce_loss_without_sae: num.describe('Mean CE of the clean model'),
+});
+
 export const CoreEvalOutput = z.object({
   ...EvalHeader,
   eval_config: CoreEvalConfig.describe('Config used'),
   status: z.string().optional().describe('Why some metrics are missing (absent when all were computed)'),
   eval_result_metrics: z
     .object({
-      model_behavior_preservation: z
-        .object({ kl_div_score: num.describe('(KL_abl - KL_sae) / KL_abl'), kl_div_with_ablation: num.describe('Mean KL with zero ablation'), kl_div_with_sae: num.describe('Mean KL with the SAE spliced in') })
-        .nullable()
-        .describe('KL metrics, null when the splice did not run'),
-      model_performance_preservation: z
-        .object({
-          ce_loss_score: num.describe('(CE_abl - CE_sae) / (CE_abl - CE_clean)'),
-          ce_loss_with_ablation: num.describe('Mean CE with zero ablation'),
-          ce_loss_with_sae: num.describe('Mean CE with the SAE'),
-          ce_loss_without_sae: num.describe('Mean CE of the clean model'),
-        })
-        .nullable()
-        .describe('CE metrics, null when the splice did not run'),
+      model_behavior_preservation: SpliceBehavior.nullable().describe('KL metrics (from splice.json), null until merged or when the splice did not run'),
+      model_performance_preservation: SplicePerformance.nullable().describe('CE metrics (from splice.json), null until merged or when the splice did not run'),
       reconstruction_quality: z
         .object({
           explained_variance: num.describe('Pooled: 1 - sum ||x - xhat||^2 / sum ||x - mean(x)||^2'),
           explained_variance_legacy: num.describe('SAEBench legacy: mean over tokens of 1 - ||x - xhat||^2 / ||x - mean_batch(x)||^2'),
           explained_variance_centered: num.describe('dictionary_learning: 1 - sum_d var(x - xhat) / sum_d var(x)'),
+          explained_variance_without_massive_dims: num.describe('Pooled, every sum over d restricted to the dimensions not in massive_activation_dims'),
+          explained_variance_legacy_without_massive_dims: num.describe('SAEBench legacy, restricted the same way'),
+          explained_variance_centered_without_massive_dims: num.describe('dictionary_learning, restricted the same way'),
           mse: num.describe('Mean over tokens of ||x - xhat||^2, summed over d'),
           mse_per_dim: num.describe('mse / d'),
           cossim: num.describe('Mean cos(x, xhat)'),
@@ -157,8 +197,54 @@ export const CoreEvalOutput = z.object({
         .describe('Density shares'),
     })
     .describe('Metrics grouped as SAEBench core'),
+  massive_activation_dims: z
+    .object({
+      rule: z.string().describe('How the dimensions were chosen'),
+      threshold: z.number().describe('Share of E||x||^2 above which a dimension is excluded'),
+      dims: z.array(z.number().int()).describe('Excluded residual dimensions, ascending'),
+      share_of_mean_squared_norm: z.array(z.number()).describe("Each excluded dimension's share of E||x||^2"),
+      total_share_of_mean_squared_norm: z.number().describe('Their summed share of E||x||^2'),
+      share_of_variance: z.number().describe('Their share of the total variance sum_d var(x)_d'),
+      tokens: z.number().int().describe('Non-special eval tokens the shares were computed on'),
+    })
+    .describe('The massive-activation dimensions left out of the *_without_massive_dims metrics (same for every SAE of a run)'),
+  eval_result_uncertainty: EvalUncertainty.describe('Error bars: bootstrap over prompts (kl/ce ones added by mergeSpliceIntoCore)'),
 });
 export type CoreEvalOutput = z.infer<typeof CoreEvalOutput>;
+
+/**
+ * `splice.json`: the run-level KL / CE splice of every SAE of a run (stages/evaluate/splice-eval.ts).
+ * One file for all SAEs: the clean and ablation passes are shared, and so are the bootstrap rows.
+ */
+export const SpliceEvalOutput = z.object({
+  eval_type_id: z.literal('splice').describe('Run-level splice eval'),
+  eval_id: z.string().describe('UUID derived from the inputs'),
+  datetime_epoch_millis: z.number().int().describe('0: outputs are deterministic artifacts'),
+  definitions: z.record(z.string(), z.string()).describe('How each number is defined'),
+  eval_config: CoreEvalConfig.describe('The core config whose splice fields were used'),
+  sae_labels: z.array(z.string()).describe('SAEs in splice order'),
+  token_stats: z
+    .object({
+      prompts: z.number().int().describe('Context windows spliced'),
+      batches: z.number().int().describe('Batches of batch_size_prompts windows'),
+      total_tokens_eval_reconstruction: z.number().int().describe('Non-special tokens in the KL means'),
+      total_tokens_eval_ce: z.number().int().describe('Tokens in the CE means (no target at a window end)'),
+    })
+    .describe('Token counts, the same for every SAE'),
+  saes: z
+    .record(
+      z.string().describe('SAE label'),
+      z
+        .object({
+          model_behavior_preservation: SpliceBehavior.describe('SAEBench core KL group'),
+          model_performance_preservation: SplicePerformance.describe('SAEBench core CE group'),
+          eval_result_uncertainty: EvalUncertainty.describe('Bootstrap intervals of the KL / CE numbers'),
+        })
+        .describe('One SAE'),
+    )
+    .describe('Per SAE, by label'),
+});
+export type SpliceEvalOutput = z.infer<typeof SpliceEvalOutput>;
 
 const LetterDetail = z.object({
   first_letter: z.string().describe('Letter'),
@@ -175,25 +261,39 @@ const LetterDetail = z.object({
 export const AbsorptionEvalOutput = z.object({
   ...EvalHeader,
   eval_config: AbsorptionEvalConfig.describe('Config used'),
-  status: z.enum(['ok', 'not_enough_valid_letters']).describe('"not_enough_valid_letters" when fewer than min_feats_for_eval letters have a good probe: then no absorption number'),
+  status: z
+    .enum(['ok', 'ok_with_deviations', 'not_enough_valid_letters'])
+    .describe('"ok_with_deviations": a number, computed with the departures listed in `deviations`; "not_enough_valid_letters": no letter (or, with allow_fewer_letters false, fewer than min_feats_for_eval) passed the probe F1, no number'),
+  deviations: z.array(z.string()).describe("Departures from SAEBench's procedure behind this number (empty when none)"),
+  letters_used: z.array(z.string()).describe('Letters the means run over (probe F1 > min_GT_probe_f1)'),
   eval_result_metrics: z
     .object({
       mean: z
         .object({
-          mean_absorption_fraction_score: num.describe('Mean over valid letters'),
-          mean_full_absorption_score: num.describe('Mean over valid letters'),
-          mean_num_split_features: num.describe('Mean over valid letters'),
+          mean_absorption_fraction_score: num.describe('Mean over letters_used'),
+          mean_full_absorption_score: num.describe('Mean over letters_used'),
+          mean_num_split_features: num.describe('Mean over letters_used'),
           std_dev_absorption_fraction_score: num.describe('Sample std over letters'),
           std_dev_full_absorption_score: num.describe('Sample std over letters'),
           std_dev_num_split_features: num.describe('Sample std over letters'),
         })
         .nullable()
-        .describe('Null unless status is ok'),
-      words: z.object({ train: z.number().int().describe('Train words'), test: z.number().int().describe('Test words'), valid_letters: z.number().int().describe('Letters whose probe F1 passed') }).describe('Counts'),
+        .describe('Null when status is not_enough_valid_letters'),
+      words: z
+        .object({
+          train: z.number().int().describe('Train words'),
+          test: z.number().int().describe('Test words'),
+          valid_letters: z.number().int().describe('Letters whose probe F1 passed'),
+        })
+        .describe('Counts'),
     })
     .describe('SAEBench absorption metrics'),
-  eval_result_details: z.array(LetterDetail).describe('Per valid letter'),
-  probe_f1: z.record(z.string(), z.number()).describe('Residual probe test F1 per letter'),
+  eval_result_details: z.array(LetterDetail).describe('Per letter used'),
+  probe_f1: z.record(z.string(), z.number()).describe('Residual probe test F1 per letter (all 26)'),
+  words_per_letter: z
+    .record(z.string(), z.object({ train: z.number().int().describe('Train words'), test: z.number().int().describe('Test words') }))
+    .describe('Words of each first letter in the train and test splits'),
+  eval_result_uncertainty: EvalUncertainty.nullable().describe('Standard errors over letters (null without a number)'),
 });
 export type AbsorptionEvalOutput = z.infer<typeof AbsorptionEvalOutput>;
 
@@ -201,14 +301,16 @@ export const SparseProbingEvalOutput = z.object({
   ...EvalHeader,
   eval_config: SparseProbingEvalConfig.describe('Config used'),
   status: z.string().optional().describe('Set when no task could be probed'),
+  deviations: z.array(z.string()).describe('Per task, departures from the requested sizes ("<task>: test_split_enlarged ...", "<task>: test_texts_below_minimum ...")'),
   eval_result_metrics: z
     .object({
       llm: z.record(z.string(), num).describe('llm_test_accuracy, llm_top_{k}_test_accuracy: means over tasks'),
       sae: z.record(z.string(), num).describe('sae_top_{k}_test_accuracy (and sae_test_accuracy): means over tasks'),
     })
     .describe('SAEBench sparse-probing metrics'),
-  eval_result_details: z.array(z.record(z.string(), z.union([z.string(), num]))).describe('Per task: dataset_name and the accuracies'),
-  eval_result_unstructured: z.record(z.string(), z.unknown()).describe('Per task, per class accuracies'),
+  eval_result_details: z.array(z.record(z.string(), z.union([z.string(), num]))).describe('Per task: dataset_name, n_train_texts, n_test_texts and the accuracies'),
+  eval_result_unstructured: z.record(z.string(), z.unknown()).describe('Per task, per class accuracies and n_test_examples'),
+  eval_result_uncertainty: EvalUncertainty.describe('Binomial standard errors of every accuracy in eval_result_metrics'),
 });
 export type SparseProbingEvalOutput = z.infer<typeof SparseProbingEvalOutput>;
 
@@ -224,14 +326,30 @@ export const TemporalEvalOutput = z.object({
           median_feature_instability: num.describe('Median of the same'),
           lag1_autocorrelation: num.describe('Mean over alive latents of the lag-1 autocorrelation'),
           median_lag1_autocorrelation: num.describe('Median of the same'),
-          n_clusters: z.number().int().nullable().describe('Clusters chosen by silhouette (null: too few latents)'),
-          silhouette: num.describe('Silhouette at the chosen k'),
+          n_clusters: z.number().int().nullable().describe('Clusters chosen by cluster_selection; 1 = no cluster structure (null: too few latents)'),
+          cluster_selection: z.enum(['gap', 'silhouette']).describe('How n_clusters was chosen'),
+          has_cluster_structure: z.boolean().nullable().describe('n_clusters > 1 (null: too few latents)'),
+          silhouette: num.describe('Silhouette at the chosen k (null at k = 1)'),
           pairs: z.number().int().describe('Consecutive token pairs used'),
           tokens: z.number().int().describe('Non-special tokens analysed'),
         })
         .describe('Temporal summary'),
     })
     .describe('Summary numbers'),
+  gap_statistic: z
+    .object({
+      k: z.array(z.number().int()).describe('Cluster counts tried'),
+      log_w: z.array(z.number()).describe('log W_k of the profiles'),
+      expected_log_w: z.array(z.number()).describe('Mean log W*_k over the reference sets'),
+      gap: z.array(z.number()).describe('Gap(k)'),
+      s_k: z.array(z.number()).describe('sd of log W*_k times sqrt(1 + 1/B)'),
+      chosen_k: z.number().int().describe('k chosen by the rule'),
+      reference_sets: z.number().int().describe('B'),
+      reference: z.string().describe('Reference distribution'),
+      rule: z.string().describe('Selection rule'),
+    })
+    .nullable()
+    .describe("Tibshirani et al. 2001 gap statistic (null under 'silhouette' or with too few latents)"),
   per_position: z
     .array(
       z.object({
@@ -263,9 +381,11 @@ export const TemporalEvalOutput = z.object({
       nClusters: z.number().int().describe('Chosen number of clusters'),
       criterion: z
         .object({
-          name: z.string().describe('"silhouette"'),
-          value: num.describe('Silhouette at the chosen k'),
-          candidates: z.array(z.object({ k: z.number().int().describe('k'), score: z.number().describe('Silhouette') })).describe('Every k tried'),
+          name: z.string().describe('"gap" or "silhouette"'),
+          value: num.describe('Gap or silhouette at the chosen k'),
+          candidates: z
+            .array(z.object({ k: z.number().int().describe('k'), score: z.number().describe('Gap(k) or silhouette'), std_error: z.number().optional().describe('s_k (gap only)') }))
+            .describe('Every k tried'),
         })
         .describe('How nClusters was chosen'),
     })
