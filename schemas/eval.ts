@@ -86,7 +86,11 @@ export const TemporalEvalConfig = z
     cluster_selection: z.enum(['gap', 'silhouette']).default('gap').describe("How the cluster count is chosen: 'gap' (Tibshirani et al. 2001; k = 1, no structure, is a possible answer) or 'silhouette' (k >= 2 only)"),
     min_clusters: z.number().int().min(1).default(1).describe('Smallest cluster count tried (1 = no structure; silhouette, undefined for one cluster, starts at 2)'),
     max_clusters: z.number().int().min(2).default(10).describe('Largest cluster count tried'),
-    gap_reference_sets: z.number().int().min(2).default(20).describe('Gap statistic: uniform reference data sets (B in Tibshirani et al. 2001)'),
+    gap_reference_sets: z.number().int().min(2).default(20).describe('Gap statistic: reference data sets (B in Tibshirani et al. 2001)'),
+    gap_reference: z
+      .enum(['uniform', 'permuted'])
+      .default('uniform')
+      .describe("Gap statistic null: 'uniform' over each position's range (Tibshirani et al. 2001, reference (a)) or 'permuted' (each latent's profile shuffled across positions: tests any position dependence)"),
     random_seed: z.number().int().nonnegative().default(42).describe('Seed of the gap statistic reference data sets'),
     write_activity_matrix: z.boolean().default(true).describe('Write the full latent x position firing-rate matrix (float32 .bin)'),
   })
@@ -154,6 +158,7 @@ export const CoreEvalOutput = z.object({
   ...EvalHeader,
   eval_config: CoreEvalConfig.describe('Config used'),
   status: z.string().optional().describe('Why some metrics are missing (absent when all were computed)'),
+  deviations: z.array(z.string()).optional().describe("Departures from SAEBench's settings behind these numbers (from the run-level splice: fewer batches than requested)"),
   eval_result_metrics: z
     .object({
       model_behavior_preservation: SpliceBehavior.nullable().describe('KL metrics (from splice.json), null until merged or when the splice did not run'),
@@ -223,6 +228,7 @@ export const SpliceEvalOutput = z.object({
   definitions: z.record(z.string(), z.string()).describe('How each number is defined'),
   eval_config: CoreEvalConfig.describe('The core config whose splice fields were used'),
   sae_labels: z.array(z.string()).describe('SAEs in splice order'),
+  deviations: z.array(z.string()).describe('Departures from the requested token count (e.g. fewer batches than n_eval_reconstruction_batches); empty when none'),
   token_stats: z
     .object({
       prompts: z.number().int().describe('Context windows spliced'),
@@ -344,6 +350,7 @@ export const TemporalEvalOutput = z.object({
       gap: z.array(z.number()).describe('Gap(k)'),
       s_k: z.array(z.number()).describe('sd of log W*_k times sqrt(1 + 1/B)'),
       chosen_k: z.number().int().describe('k chosen by the rule'),
+      at_search_limit: z.boolean().describe('No k below max_clusters satisfied the rule: Gap(k) still grows, structure without an elbow (continuous rather than discrete clusters)'),
       reference_sets: z.number().int().describe('B'),
       reference: z.string().describe('Reference distribution'),
       rule: z.string().describe('Selection rule'),

@@ -11,7 +11,7 @@ export const TEMPORAL_DEFINITIONS: Record<string, string> = {
   mean_feature_instability: 'mean over alive latents of mean_P (f_t,i - f_t-1,i)^2 / mean_T f_t,i^2 (0 constant, 2 independent)',
   lag1_autocorrelation: 'mean over alive latents of mean_P (f_t-1 - m)(f_t - m) / var(f), pooled over windows',
   n_clusters: "Ward clusters of latent position profiles (firing rate per position / its mean), k in [min_clusters, max_clusters] chosen by cluster_selection: 'gap' (Tibshirani et al. 2001, uniform reference over each position's range; k = 1 means no structure) or 'silhouette' (best mean silhouette, k >= 2)",
-  gap_statistic: 'Gap(k) = mean_b log W*_kb - log W_k; chosen k = smallest k with Gap(k) >= Gap(k+1) - s_(k+1); W_k = within-cluster sum of squares',
+  gap_statistic: 'Gap(k) = mean_b log W*_kb - log W_k; chosen k = smallest k with Gap(k) >= Gap(k+1) - s_(k+1) (at_search_limit when none: Gap still grows at max_clusters); W_k = within-cluster sum of squares',
   per_position_explained_variance: '1 - sum_{t at p} ||x - xhat||^2 / sum_{t at p} ||x - mu||^2, mu the mean of all evaluated tokens',
 };
 
@@ -34,6 +34,7 @@ export async function runTemporalEval(
     maxClusters: config.max_clusters,
     selection: config.cluster_selection,
     gapReferences: config.gap_reference_sets,
+    gapReference: config.gap_reference,
     seed: config.random_seed,
   });
   timing.clustering_seconds = (performance.now() - started) / 1000;
@@ -89,8 +90,12 @@ export function temporalOutput(
           gap: clustering.gap.gap,
           s_k: clustering.gap.sk,
           chosen_k: clustering.gap.chosen,
+          at_search_limit: clustering.gap.atSearchLimit,
           reference_sets: config.gap_reference_sets,
-          reference: 'uniform over each position\'s range of the profiles (Tibshirani et al. 2001, reference (a))',
+          reference:
+            config.gap_reference === 'uniform'
+              ? "uniform over each position's range of the profiles (Tibshirani et al. 2001, reference (a))"
+              : "permuted positions: each latent's profile values shuffled across positions",
           rule: 'smallest k with Gap(k) >= Gap(k+1) - s_(k+1); the largest k tried when none',
         }
       : null,

@@ -119,6 +119,11 @@ export function spliceOutput(sums: SpliceSums, config: CoreEvalConfig, evalId: s
     };
   });
   const first = spliceMetrics(sums, 0);
+  const wanted = config.n_eval_reconstruction_batches;
+  const deviations =
+    wanted !== null && sums.batchesDone < wanted
+      ? [`fewer_batches_than_requested: ${sums.batchesDone} of ${wanted} batches (${sums.windows} prompts); the eval set holds fewer windows than n_eval_reconstruction_batches x batch_size_prompts`]
+      : [];
   return {
     eval_type_id: 'splice',
     eval_id: evalId,
@@ -126,6 +131,7 @@ export function spliceOutput(sums: SpliceSums, config: CoreEvalConfig, evalId: s
     definitions: SPLICE_DEFINITIONS,
     eval_config: config,
     sae_labels: sums.labels,
+    deviations,
     token_stats: { prompts: sums.windows, batches: sums.batchesDone, total_tokens_eval_reconstruction: first.tokens, total_tokens_eval_ce: first.tokens_ce },
     saes,
   };
@@ -139,6 +145,7 @@ export function mergeSpliceIntoCore(core: CoreEvalOutput, splice: SpliceEvalOutp
   delete rest.status;
   return {
     ...rest,
+    ...(splice.deviations.length > 0 ? { deviations: [...(core.deviations ?? []), ...splice.deviations] } : {}),
     eval_result_metrics: {
       ...core.eval_result_metrics,
       model_behavior_preservation: entry.model_behavior_preservation,

@@ -94,6 +94,7 @@ export async function spliceSaes(
       const windowsPerCall = Math.max(1, Math.floor(perCall / group[0].length));
       for (let i = 0; i < group.length; i += windowsPerCall) {
         const part = group.slice(i, i + windowsPerCall);
+        throwIfAborted(ctx.signal);
         await spliceGroup(deps, part, options, part.map((w) => rows[index.get(w)!]), timing);
       }
     }

@@ -1,4 +1,4 @@
-import { gapStatistic, type GapResult } from './gap-statistic.js';
+import { gapStatistic, type GapReference, type GapResult } from './gap-statistic.js';
 import { cutTree, leavesOrder, linkage, pairwiseDistances, silhouetteScore, type LinkageMethod } from './hierarchical-clustering.js';
 import { createRng } from './random.js';
 
@@ -27,6 +27,8 @@ export interface ClusteringOptions {
   selection?: ClusterSelection;
   /** Gap statistic reference data sets (B). */
   gapReferences?: number;
+  /** Gap statistic reference distribution (default 'uniform'). */
+  gapReference?: GapReference;
   /** Seed of the reference data sets. */
   seed?: number;
 }
@@ -83,7 +85,7 @@ export function clusterFeatureProfiles(
   const selection = options.selection ?? 'gap';
   const gap =
     selection === 'gap'
-      ? gapStatistic(profiles, n, nPos, { method: options.method, kMin: options.minClusters, kMax: Math.min(options.maxClusters, n - 1), references: options.gapReferences ?? 20 }, createRng(options.seed ?? 42))
+      ? gapStatistic(profiles, n, nPos, { method: options.method, kMin: options.minClusters, kMax: Math.min(options.maxClusters, n - 1), references: options.gapReferences ?? 20, reference: options.gapReference ?? 'uniform' }, createRng(options.seed ?? 42))
       : null;
   const chosenK = gap ? gap.chosen : silhouettes.reduce((a, b) => (b.silhouette > a.silhouette ? b : a)).k;
   const labels = cutTree(Z, n, chosenK);

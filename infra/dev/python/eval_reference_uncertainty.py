@@ -10,7 +10,8 @@ Groups (test/fixtures/evaluate/<group>/):
   splice_multi  per-token KL / CE of a tiny causal model with two SAEs spliced in (SAELens
                 get_recons_loss conventions), the scores and their bootstrap intervals
   gap           the gap statistic (Tibshirani et al. 2001) with Ward trees from SciPy, uniform
-                reference sets from given draws, on planted clusters and on structureless data
+                and permuted reference sets from given draws, on planted clusters and on
+                structureless data
 
 Every number is computed here from its definition; nothing is read from the TypeScript code.
 Resample indices and uniform draws come from NumPy and are stored, so both sides see the same.
@@ -228,7 +229,7 @@ def make_splice_multi() -> None:
 # ---------------------------------------------------------------- gap
 
 
-def gap_statistic(points, uniforms, k_max):
+def gap_statistic(points, references, k_max):
     def log_w(x):
         z = hierarchy.linkage(x, method="ward")
         out = []
@@ -237,19 +238,18 @@ def gap_statistic(points, uniforms, k_max):
             out.append(np.log(sum(((x[labels == c] - x[labels == c].mean(0)) ** 2).sum() for c in np.unique(labels))))
         return np.array(out)
 
-    lo, hi = points.min(0), points.max(0)
     lw = log_w(points)
-    ref = np.array([log_w(lo + u * (hi - lo)) for u in uniforms])
-    b = len(uniforms)
+    ref = np.array([log_w(r) for r in references])
+    b = len(references)
     expected_lw = ref.mean(0)
     sk = ref.std(0) * np.sqrt(1 + 1 / b)  # sd with 1/B, as the paper
     gap = expected_lw - lw
-    chosen = k_max
+    chosen, at_limit = k_max, True
     for i in range(k_max - 1):
         if gap[i] >= gap[i + 1] - sk[i + 1]:
-            chosen = i + 1
+            chosen, at_limit = i + 1, False
             break
-    return {"k": list(range(1, k_max + 1)), "log_w": lw, "expected_log_w": expected_lw, "gap": gap, "s_k": sk, "chosen": chosen}
+    return {"k": list(range(1, k_max + 1)), "log_w": lw, "expected_log_w": expected_lw, "gap": gap, "s_k": sk, "chosen": chosen, "at_search_limit": at_limit}
 
 
 def make_gap() -> None:
@@ -263,7 +263,13 @@ def make_gap() -> None:
     expected = {}
     for name, pts in [("planted", planted), ("structureless", flat)]:
         pts = w.tensor(f"{name}_points", pts).astype(np.float64)
-        u = rng.random(size=(b, len(pts), p))
-        w.tensor(f"{name}_uniforms", u)
-        expected[name] = gap_statistic(pts, u.astype(np.float32).astype(np.float64), k_max)
+        u = w.tensor(f"{name}_uniforms", rng.random(size=(b, len(pts), p))).astype(np.float64)
+        lo, hi = pts.min(0), pts.max(0)
+        orders = w.tensor(f"{name}_orders", np.array([[rng.permutation(p) for _ in range(len(pts))] for _ in range(b)]))
+        expected[name] = {
+            # reference (a): uniform over each feature's range
+            "uniform": gap_statistic(pts, [lo + ub * (hi - lo) for ub in u], k_max),
+            # permuted null: each row's values in a random order
+            "permuted": gap_statistic(pts, [np.take_along_axis(pts, ob, axis=1) for ob in orders], k_max),
+        }
     w.finish({"k_max": k_max, **expected}, {"source": f"SciPy {scipy.__version__} Ward linkage + fcluster(maxclust); gap statistic from Tibshirani, Walther & Hastie 2001"})

@@ -3,30 +3,33 @@ import { test } from 'node:test';
 import { gapStatistic, withinDispersion } from '../../../stages/evaluate/gap-statistic.js';
 import { createRng } from '../../../stages/evaluate/random.js';
 import { clusterFeatureProfiles } from '../../../stages/evaluate/temporal-clustering.js';
-import { assertClose, f32, loadEvalFixture } from './helpers/fixture.js';
+import { assertClose, f32, i32, loadEvalFixture } from './helpers/fixture.js';
 
 const fixture = loadEvalFixture('gap');
 
-for (const name of ['planted', 'structureless'] as const) {
-  test(`gap statistic on ${name} points equals the SciPy-tree reference given the same uniform draws`, () => {
+for (const [name, reference] of [['planted', 'uniform'], ['structureless', 'uniform'], ['planted', 'permuted'], ['structureless', 'permuted']] as const) {
+  test(`gap statistic (${reference} reference) on ${name} points equals the SciPy-tree reference given the same draws`, () => {
     const [n, p] = fixture.tensors[`${name}_points`].shape;
     const [B] = fixture.tensors[`${name}_uniforms`].shape;
     const points = Float64Array.from(f32(fixture, `${name}_points`));
-    const u = f32(fixture, `${name}_uniforms`);
-    const uniforms = Array.from({ length: B }, (_, b) => u.subarray(b * n * p, (b + 1) * n * p));
-    const ref = fixture.expected[name];
-    const got = gapStatistic(points, n, p, { method: 'ward', kMin: 1, kMax: fixture.expected.k_max, references: B }, createRng(0), uniforms);
+    const all = reference === 'uniform' ? f32(fixture, `${name}_uniforms`) : i32(fixture, `${name}_orders`);
+    const draws = Array.from({ length: B }, (_, b) => all.subarray(b * n * p, (b + 1) * n * p));
+    const ref = fixture.expected[name][reference];
+    const got = gapStatistic(points, n, p, { method: 'ward', kMin: 1, kMax: fixture.expected.k_max, references: B, reference }, createRng(0), draws);
     assert.deepEqual(got.k, ref.k);
     for (const key of ['logW', 'expectedLogW', 'gap', 'sk'] as const) {
       const want: number[] = ref[{ logW: 'log_w', expectedLogW: 'expected_log_w', gap: 'gap', sk: 's_k' }[key]];
       got[key].forEach((v, i) => assertClose(v, want[i], 1e-6, `${key}[${i}]`));
     }
     assert.equal(got.chosen, ref.chosen);
+    assert.equal(got.atSearchLimit, ref.at_search_limit);
   });
 }
 
-test('the fixture has the answers the test needs: 3 planted clusters, no structure = 1', () => {
-  assert.deepEqual([fixture.expected.planted.chosen, fixture.expected.structureless.chosen], [3, 1]);
+test('the fixture has the answers the test needs: 3 planted clusters, no structure = 1, under both nulls', () => {
+  for (const reference of ['uniform', 'permuted']) {
+    assert.deepEqual([fixture.expected.planted[reference].chosen, fixture.expected.structureless[reference].chosen], [3, 1], reference);
+  }
 });
 
 test('W_k is the within-cluster sum of squares', () => {
@@ -67,4 +70,19 @@ test('temporal clustering by gap finds planted position groups and answers k = 1
     assert.ok(none!.labels.every((l) => l === 1));
     assert.deepEqual(none!.gap!.k, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   }
+});
+
+test('structure without an elbow (tight groups with low-dimensional noise) ends at the search limit, flagged', () => {
+  const rng = createRng(5);
+  const positions = Array.from({ length: 12 }, (_, p) => p);
+  const firing = new Float32Array(40 * 12);
+  const density = new Float64Array(40);
+  for (let i = 0; i < 40; i++) {
+    const scale = 0.05 + 0.3 * rng.next();
+    // Multiplicative noise: the preferred positions carry ten times the others' noise.
+    for (const p of positions) firing[i * 12 + p] = scale * (Math.floor(p / 3) === Math.floor(i / 10) ? 1 : 0.1) * (1 + 0.05 * rng.normal());
+    density[i] = scale;
+  }
+  const result = clusterFeatureProfiles(firing, density, positions, { method: 'ward', normalisation: 'mean', maxFeatures: 100, minClusters: 1, maxClusters: 10 });
+  assert.deepEqual([result?.clusters, result?.gap?.atSearchLimit], [10, true]);
 });

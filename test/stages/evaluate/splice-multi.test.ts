@@ -119,3 +119,12 @@ test('an SAE that reconstructs perfectly scores 1, zeros score 0, beside each ot
   assertClose(spliceMetrics(sums, 0).ce_loss_score, 1, 1e-9, 'identity CE score');
   assertClose(spliceMetrics(sums, 1).kl_div_score, 0, 1e-12, 'zeros KL score');
 });
+
+test('a splice over fewer windows than requested says so in deviations, and merged core carries it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'splice-short-'));
+  const config = EvalOptions.parse({ core: { batch_size_prompts: 4, n_eval_reconstruction_batches: 10, bootstrap_resamples: 0 } }).core;
+  const input = { modelDir: 'unused', layer: 1, saes: [{ label: 'good', dir: 'unused' }], activationFiles: [], options: config };
+  const { output } = await evaluateSplice(input, dir, defaultStageContext(), { table, splicer: tiny(), saes: [saes[0]] });
+  assert.deepEqual(output.deviations, ['fewer_batches_than_requested: 3 of 10 batches (10 prompts); the eval set holds fewer windows than n_eval_reconstruction_batches x batch_size_prompts']);
+  assert.deepEqual(output.saes.good.eval_result_uncertainty.intervals, {}, 'no resamples, no intervals');
+});
