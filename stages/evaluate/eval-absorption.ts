@@ -5,9 +5,11 @@ import type { WordInputs } from './absorption/absorption-inputs.js';
 import { LETTERS } from './absorption/words.js';
 import { normalInterval } from './bootstrap.js';
 import type { SaeForEval } from './interfaces.js';
+import { withUnitNormDecoder } from './unit-norm-decoder.js';
 
 export const ABSORPTION_DEFINITIONS: Record<string, string> = {
   procedure: 'Chanin et al. 2024 as SAEBench: first-letter prompts, residual probes per letter, k-sparse probing for main latents, FeatureAbsorptionCalculator rules',
+  decoder: 'the SAE is evaluated with unit-norm decoder rows (norms folded into the latents; reconstructions unchanged), as SAEBench requires',
   probes: 'the optima of SAEBench probe objectives (pos-weighted BCE + weight decay; L1 for latent ranking) solved to convergence instead of Adam epochs',
   mean_absorption_fraction_score: 'mean over valid letters (probe F1 > min_GT_probe_f1) of the mean absorption fraction over probe true positives',
   mean_full_absorption_score: 'mean over valid letters of the full-absorption rate over probe true positives',
@@ -37,7 +39,10 @@ export function absorptionSettings(config: AbsorptionEvalConfig): AbsorptionSett
   };
 }
 
-/** Absorption of each SAE on shared word residuals (the ground-truth probes are fitted once). */
+/**
+ * Absorption of each SAE on shared word residuals (the ground-truth probes are fitted once).
+ * Each SAE is seen with unit-norm decoder rows, as SAEBench requires (unit-norm-decoder.ts).
+ */
 export async function runAbsorptionEval(
   inputs: WordInputs,
   saes: readonly SaeForEval[],
@@ -47,7 +52,7 @@ export async function runAbsorptionEval(
   const settings = absorptionSettings(config);
   const truth = fitGroundTruth(inputs, settings);
   const out: AbsorptionOutcome[] = [];
-  for (const sae of saes) out.push(await computeSaeAbsorption(inputs, truth, sae, settings, ctx));
+  for (const sae of saes) out.push(await computeSaeAbsorption(inputs, truth, withUnitNormDecoder(sae), settings, ctx));
   return out;
 }
 

@@ -4,6 +4,8 @@ import { defaultStageContext } from '../../../lib/core/context.js';
 import { computeSaeAbsorption, fitGroundTruth, type AbsorptionInputs, type AbsorptionSettings } from '../../../stages/evaluate/absorption/absorption-core.js';
 import { SAEBENCH_ABSORPTION_THRESHOLDS, scoreWord } from '../../../stages/evaluate/absorption/absorption-scores.js';
 import { stratifiedSplit } from '../../../stages/evaluate/absorption/words.js';
+import { AbsorptionEvalConfig } from '../../../schemas/eval.js';
+import { runAbsorptionEval } from '../../../stages/evaluate/eval-absorption.js';
 import { createPlainReluSae } from '../../../stages/evaluate/plain-relu-sae.js';
 import { createRng } from '../../../stages/evaluate/random.js';
 import { assertClose, f32, i32, loadEvalFixture } from './helpers/fixture.js';
@@ -124,4 +126,30 @@ test('words are stratified by first letter: fixed train / test counts per letter
   assert.equal(testWords.length, 12);
   assert.equal(new Set([...train, ...testWords]).size, 37, 'disjoint, no repeats');
   assert.deepEqual(stratifiedSplit(words, { train: 16, test: 8 }, createRng(1)), { train, test: testWords, counts });
+});
+
+test('absorption does not depend on how the decoder norm is split between latents and W_dec', async () => {
+  const inputs = inputsOf('learnable');
+  const w = { wEnc: f32(fixture, 'W_enc'), bEnc: f32(fixture, 'b_enc'), wDec: f32(fixture, 'W_dec'), bDec: f32(fixture, 'b_dec') };
+  const dSae = fixture.tensors.W_enc.shape[1];
+  // The same SAE with latent i scaled by 1 / c_i and decoder row i by c_i (the demo's exports have ||W_dec_i|| = 130.5).
+  const c = Float32Array.from({ length: dSae }, (_, i) => 50 + i);
+  const scaled = createPlainReluSae({
+    dIn,
+    dSae,
+    wEnc: w.wEnc.map((v, k) => v / c[k % dSae]),
+    bEnc: w.bEnc.map((v, i) => v / c[i]),
+    wDec: w.wDec.map((v, k) => v * c[Math.floor(k / dIn)]),
+    bDec: w.bDec,
+  });
+  const config = AbsorptionEvalConfig.parse({ k_sparse_probe_max_iterations: 3000 });
+  const [plain, folded] = await runAbsorptionEval({ ...inputs, trainWords: [], testWords: fixture.expected.learnable.test_words }, [sae, scaled], config, defaultStageContext());
+  assert.equal(plain.status, 'ok');
+  if (plain.status !== 'ok' || folded.status !== 'ok') return assert.fail('both must give a number');
+  assertClose(folded.mean_absorption_fraction_score, plain.mean_absorption_fraction_score, 1e-6, 'fraction');
+  assertClose(folded.mean_full_absorption_score, plain.mean_full_absorption_score, 1e-6, 'full');
+  assert.ok(plain.mean_absorption_fraction_score > 0.05);
+  // Raw, the scaled SAE's act x cos projections shrink by c and absorption vanishes: why the fold exists.
+  const raw = await computeSaeAbsorption(inputs, fitGroundTruth(inputs, SAEBENCH_SETTINGS), scaled, SAEBENCH_SETTINGS, defaultStageContext());
+  assert.equal(raw.status === 'ok' && raw.mean_absorption_fraction_score, 0);
 });
