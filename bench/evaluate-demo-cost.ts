@@ -7,7 +7,7 @@
  * as in the pipeline, so the first SAE pays for them and the others reuse them.
  *
  *   node dist/bench/evaluate-demo-cost.js --data-dir /work/data/demo-base [--windows 160]
- *        [--options options.json] [--out /tmp/dir] [--threads 2]
+ *        [--options options.json] [--out /tmp/dir] [--threads 2] [--families core,temporal,...] [--no-splice]
  *
  * --options is a partial spec.evaluate.options (EvalOptions); DEMO_EVAL_OPTIONS otherwise.
  * Eval windows are the data directory's held-out (test split) extraction parts, topped up with
@@ -37,7 +37,7 @@ import { loadSae, type SaeRuntime } from '../stages/train/sae-runtime.js';
 export const DEMO_EVAL_OPTIONS = {
   core: { batch_size_prompts: 16, n_eval_reconstruction_batches: 10 },
   absorption: { llm_batch_size: 64 },
-  sparse_probing: { probe_train_set_size: 500, probe_test_set_size: 500, context_length: 64, llm_batch_size: 32 },
+  sparse_probing: { probe_train_set_size: 200, probe_test_set_size: 500, context_length: 32, llm_batch_size: 32 },
 };
 
 function arg(name: string, fallback?: string): string | undefined {
@@ -122,18 +122,21 @@ async function main(): Promise<void> {
   const add = (key: string, t: { wall: number; cpu: number }) => {
     totals[key] = { wall: (totals[key]?.wall ?? 0) + t.wall, cpu: (totals[key]?.cpu ?? 0) + t.cpu };
   };
-  for (const family of ['core', 'temporal', 'absorption', 'sparse_probing'] as EvalFamily[]) {
+  const families = (arg('families', 'core,temporal,absorption,sparse_probing') ?? '').split(',').filter(Boolean) as EvalFamily[];
+  for (const family of families) {
     for (const s of saes) {
       const t = await timed(() => evaluateSae(family, options, { label: s.label, sae: s.sae, table, splicer, tokenizer, probeExamples }, join(out, s.label), ctx));
       add(family, t);
       log('family', { family, sae: s.label, wall_s: t.wall, cpu_s: t.cpu, parts: t.value.timing, summary: summarise(family, t.value.output) });
     }
   }
-  const splice = await timed(() =>
-    evaluateSplice({ modelDir: model.path, layer: 6, saes: saes.map((s) => ({ label: s.label, dir: s.dir })), activationFiles: [], options: options.core }, join(out, 'splice'), ctx, { table, splicer: raw, saes }),
-  );
-  add('splice (run-level, all SAEs)', splice);
-  log('splice', { wall_s: splice.wall, cpu_s: splice.cpu, parts: splice.value.timing, token_stats: splice.value.output.token_stats, saes: Object.fromEntries(Object.entries(splice.value.output.saes).map(([k, v]) => [k, { kl: v.eval_result_uncertainty.intervals.kl_div_score, ce: v.eval_result_uncertainty.intervals.ce_loss_score }])) });
+  if (!process.argv.includes('--no-splice')) {
+    const splice = await timed(() =>
+      evaluateSplice({ modelDir: model.path, layer: 6, saes: saes.map((s) => ({ label: s.label, dir: s.dir })), activationFiles: [], options: options.core }, join(out, 'splice'), ctx, { table, splicer: raw, saes }),
+    );
+    add('splice (run-level, all SAEs)', splice);
+    log('splice', { wall_s: splice.wall, cpu_s: splice.cpu, parts: splice.value.timing, token_stats: splice.value.output.token_stats, saes: Object.fromEntries(Object.entries(splice.value.output.saes).map(([k, v]) => [k, { kl: v.eval_result_uncertainty.intervals.kl_div_score, ce: v.eval_result_uncertainty.intervals.ce_loss_score }])) });
+  }
   log('totals', { totals, wall_s: Object.values(totals).reduce((a, t) => a + t.wall, 0), cpu_s: Object.values(totals).reduce((a, t) => a + t.cpu, 0) });
   await Promise.all(saes.map((s) => s.sae.dispose()));
   await raw.dispose();
