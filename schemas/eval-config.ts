@@ -13,7 +13,7 @@ export const CoreEvalConfig = z
     n_eval_reconstruction_batches: z.number().int().positive().nullable().default(10).describe('Batches spliced into the model for KL / CE scores (null: all held-out windows); SAEBench: 10 batches x 16 prompts x 128 tokens'),
     n_eval_sparsity_variance_batches: z.number().int().positive().nullable().default(null).describe('Batches for reconstruction and sparsity metrics (null: all held-out windows)'),
     compute_splice: z.boolean().default(true).describe('Compute kl_div_score and ce_loss_score: once per run for all SAEs (evaluateSplice, splice.json), merged into each core.json; the per-SAE core eval never splices'),
-    max_tokens_per_splice_call: z.number().int().positive().default(16384).describe('Memory bound of the run-level splice: tokens per model call counting every copy (clean, ablation, each SAE); a batch is split into sub-batches of windows, which changes no number'),
+    max_tokens_per_splice_call: z.number().int().positive().default(8192).describe('Memory bound of the run-level splice: tokens per model call counting every copy (clean, ablation, each SAE); a batch is split into sub-batches of windows, which changes no number'),
     massive_dim_share_threshold: z.number().gt(0).lt(1).default(0.05).describe("The *_without_massive_dims explained variances leave out residual dimensions whose share of E||x||^2 on the eval tokens exceeds this (at most 1/threshold dimensions)"),
     bootstrap_resamples: z.number().int().min(0).default(1000).describe('Bootstrap resamples of prompts for the intervals in eval_result_uncertainty (0: none)'),
     bootstrap_seed: z.number().int().nonnegative().default(0).describe('Seed of the bootstrap resample indices (the same rows serve every metric and every SAE: paired)'),

@@ -86,6 +86,8 @@ export async function spliceSaes(
   const timing: SpliceTiming = { spliceSeconds: 0, saeSeconds: 0 };
   const width = spliceWidth(labels.length);
   const perCall = Math.max(1, Math.floor((options.maxTokensPerCall ?? Infinity) / (labels.length + 2)));
+  const totalWindows = batches.slice(0, total).reduce((a, batch) => a + batch.length, 0);
+  let windowsDone = sums.windows;
   for (let b = sums.batchesDone; b < total; b++) {
     throwIfAborted(ctx.signal);
     const rows = batches[b].map(() => new Float64Array(width));
@@ -96,13 +98,15 @@ export async function spliceSaes(
         const part = group.slice(i, i + windowsPerCall);
         throwIfAborted(ctx.signal);
         await spliceGroup(deps, part, options, part.map((w) => rows[index.get(w)!]), timing);
+        // Progress per model call (a whole batch of 8 copies takes a minute on 2 CPU cores).
+        windowsDone += part.length;
+        ctx.onProgress({ stage: 'evaluate', item: 'splice', done: windowsDone, total: totalWindows, unit: 'prompts' });
       }
     }
     for (const row of rows) sums.values.push(...row);
     sums.windows += rows.length;
     sums.batchesDone = b + 1;
     await checkpoint?.save(sums);
-    ctx.onProgress({ stage: 'evaluate', item: 'splice', done: b + 1, total, unit: 'batches' });
   }
   return { sums, timing };
 }

@@ -44,6 +44,8 @@ export const spliceStage = defineStage<SpliceStageInput, SpliceStageSummary>({
   module: import.meta.url,
   resources: 'compute',
   cached: true,
+  // Progress comes per model call (tens of seconds on 2 CPU cores, minutes when contended).
+  stallSeconds: 1800,
   keyOf: async (input, deps) => {
     const spec = await loadSpec(deps.store, input.spec);
     return {

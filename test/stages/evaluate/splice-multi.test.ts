@@ -78,7 +78,7 @@ test('an interrupted splice resumes from its per-batch checkpoint and ends with 
   let saved: SpliceSums | null = null;
   const checkpoint = { load: async () => (saved ? structuredClone(saved) : null), save: async (s: SpliceSums) => void (saved = structuredClone(s)) };
   const controller = new AbortController();
-  const ctx = defaultStageContext({ signal: controller.signal, onProgress: (p) => p.done === 1 && controller.abort(new Error('worker died')) });
+  const ctx = defaultStageContext({ signal: controller.signal, onProgress: (p) => p.done === options.batchPrompts && controller.abort(new Error('worker died')) });
   await assert.rejects(spliceSaes({ table, splicer: tiny(), saes }, options, checkpoint, ctx), /worker died/);
   assert.equal(saved!.batchesDone, 1);
   const resumed = counting(tiny());
