@@ -34,7 +34,7 @@ export const AbsorptionEvalConfig = z
     train_test_fraction: z.number().gt(0).lt(1).default(0.8).describe('Share of words used to train the probes'),
     vocab_limit: z.number().int().positive().nullable().default(8000).describe('Without stratification: sample at most this many alphabetic vocabulary words (null: all; SAEBench uses all, CPU budgets need fewer)'),
     stratify_by_letter: z.boolean().default(true).describe('Draw train_words_per_letter / test_words_per_letter words for every first letter (a uniform vocabulary sample leaves rare letters with 0-3 test words); false: SAEBench sampling (vocab_limit, train_test_fraction)'),
-    train_words_per_letter: z.number().int().positive().default(64).describe('Stratified: train words per first letter (fewer when the vocabulary has fewer; the train : test ratio is kept)'),
+    train_words_per_letter: z.number().int().positive().default(128).describe('Stratified: train words per first letter (fewer when the vocabulary has fewer; the train : test ratio is kept). On Gemma 3 270M layer 6, 128 lets 23 of 26 letters pass the probe F1 (64: 19)'),
     test_words_per_letter: z.number().int().positive().default(24).describe('Stratified: test words per first letter'),
     allow_fewer_letters: z.boolean().default(true).describe('When fewer than min_feats_for_eval letters pass the probe F1, still report absorption on those that pass, labelled in `deviations` (false: SAEBench behaviour, no number)'),
     confidence_level: z.number().gt(0).lt(1).default(0.95).describe('Coverage of the intervals in eval_result_uncertainty (normal approximation over letters)'),

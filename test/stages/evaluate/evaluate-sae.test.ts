@@ -91,7 +91,7 @@ test('absorption through a tokenizer and model: tiny vocabularies give "not enou
   assert.equal(out.status, 'not_enough_valid_letters');
   assert.equal(out.eval_result_metrics.mean, null);
   assert.equal(out.eval_result_metrics.words.train + out.eval_result_metrics.words.test, alphaWords(tokenizer.vocab()).length);
-  assert.deepEqual(out.words_per_letter.a, { train: 3, test: 1 }, 'four a-words split at the 64 : 24 ratio, rounded');
+  assert.deepEqual(out.words_per_letter.a, { train: 3, test: 1 }, 'four a-words split at the 128 : 24 ratio, rounded');
   assert.equal(alphaWords(tokenizer.vocab()).length, WORDS.length + 4, 'the template words are alphabetic vocabulary too');
   // A second attempt with the output removed reuses the saved word residuals: no model pass.
   await rm(join(dir, 'absorption.json'));
