@@ -1,11 +1,12 @@
 import type { SparseProbingEvalConfig, SparseProbingEvalOutput } from '../../schemas/eval.js';
 import type { StageContext } from '../../lib/core/context.js';
 import { throwIfAborted } from '../../lib/core/context.js';
+import { normalInterval } from './bootstrap.js';
 import type { EvalTokenizer, ProbeExample, SaeForEval, Splicer } from './interfaces.js';
 import { collectPooledActivations } from './pooling.js';
 import { splitProbeDatasets } from './probe-datasets.js';
 import { createRng } from './random.js';
-import { averageRecords, probeTask, type TaskProbeResult } from './sparse-probing.js';
+import { averageRecords, binomialStdErrors, probeTask, type TaskProbeResult } from './sparse-probing.js';
 
 export const SPARSE_PROBING_DEFINITIONS: Record<string, string> = {
   procedure: 'SAEBench sparse probing: per task and class, one-vs-rest with negatives drawn evenly from the other classes',
@@ -14,6 +15,8 @@ export const SPARSE_PROBING_DEFINITIONS: Record<string, string> = {
   probe: 'L2 logistic regression, C = 1 (scikit-learn lbfgs objective, solved to convergence)',
   metric: 'test accuracy, mean over classes, then over tasks',
   llm_test_accuracy: 'the same probe on all residual dimensions (SAEBench trains this one with AdamW on a GPU)',
+  test_texts: 'min_test_texts_per_task: a task whose test pools are smaller gets train texts moved to test (deviations say so)',
+  uncertainty: 'binomial standard error p(1 - p) / n of each one-vs-rest test accuracy, propagated through the means over classes and tasks',
 };
 
 /** Per-task results are saved as they finish, so an interrupted eval resumes at the next task. */
@@ -33,7 +36,12 @@ export async function runSparseProbingEval(
   const wanted = config.tasks ? new Set(config.tasks) : null;
   const datasets = splitProbeDatasets(
     [...examples].filter((e) => !wanted || wanted.has(e.task)),
-    { trainPerClass: Math.floor(config.probe_train_set_size / 2), testPerClass: Math.floor(config.probe_test_set_size / 2), minExamplesPerClass: config.min_examples_per_class },
+    {
+      trainPerClass: Math.floor(config.probe_train_set_size / 2),
+      testPerClass: Math.floor(config.probe_test_set_size / 2),
+      minExamplesPerClass: config.min_examples_per_class,
+      minTestPerTask: config.min_test_texts_per_task,
+    },
     rng,
     ctx.log,
   );
@@ -50,7 +58,7 @@ export async function runSparseProbingEval(
     const train = await pool(dataset.train, `probe ${dataset.task} train`);
     const test = await pool(dataset.test, `probe ${dataset.task} test`);
     const result = probeTask(
-      { task: dataset.task, classes: dataset.classes, trainCounts: dataset.train.map((t) => t.length), testCounts: dataset.test.map((t) => t.length) },
+      { task: dataset.task, classes: dataset.classes, trainCounts: dataset.train.map((t) => t.length), testCounts: dataset.test.map((t) => t.length), deviations: dataset.deviations },
       train,
       test,
       deps.dIn,
@@ -71,19 +79,29 @@ export function sparseProbingOutput(
   config: SparseProbingEvalConfig,
   header: { eval_id: string; datetime_epoch_millis: number; sae_label: string; timing: Record<string, number> },
 ): SparseProbingEvalOutput {
+  const llm = averageRecords(tasks.map((t) => t.llm));
+  const sae = averageRecords(tasks.map((t) => t.sae[index]));
+  const se = { ...binomialStdErrors(tasks, (c) => c.llm), ...binomialStdErrors(tasks, (c) => c.sae[index]) };
+  const estimates: Record<string, number> = { ...llm, ...sae };
   return {
     eval_type_id: 'sparse_probing',
     ...header,
     definitions: SPARSE_PROBING_DEFINITIONS,
     eval_config: config,
     ...(tasks.length === 0 ? { status: 'no probing task with two classes of enough examples' } : {}),
-    eval_result_metrics: {
-      llm: averageRecords(tasks.map((t) => t.llm)),
-      sae: averageRecords(tasks.map((t) => t.sae[index])),
-    },
-    eval_result_details: tasks.map((t) => ({ dataset_name: t.dataset_name, ...t.llm, ...t.sae[index] })),
+    deviations: tasks.flatMap((t) => t.deviations.map((d) => `${t.dataset_name}: ${d}`)),
+    eval_result_metrics: { llm, sae },
+    eval_result_details: tasks.map((t) => ({ dataset_name: t.dataset_name, n_train_texts: t.trainTexts, n_test_texts: t.testTexts, ...t.llm, ...t.sae[index] })),
     eval_result_unstructured: Object.fromEntries(
-      tasks.map((t) => [t.dataset_name, Object.fromEntries(Object.entries(t.perClass).map(([label, r]) => [label, { ...r.llm, ...r.sae[index] }]))]),
+      tasks.map((t) => [t.dataset_name, Object.fromEntries(Object.entries(t.perClass).map(([label, r]) => [label, { ...r.llm, ...r.sae[index], n_test_examples: r.testExamples }]))]),
     ),
+    eval_result_uncertainty: {
+      method: 'binomial standard error p(1 - p) / n_test of each one-vs-rest probe, propagated through the means over classes then tasks (independent test sets assumed); interval estimate +- z SE',
+      unit: 'test text',
+      level: config.confidence_level,
+      resamples: null,
+      seed: null,
+      intervals: Object.fromEntries(Object.entries(estimates).map(([k, v]) => [k, normalInterval(v, se[k] ?? NaN, config.confidence_level)])),
+    },
   };
 }

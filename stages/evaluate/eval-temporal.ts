@@ -10,7 +10,8 @@ export const TEMPORAL_DEFINITIONS: Record<string, string> = {
   temporal_instability: 'mean over consecutive pairs (same window and document, no special token) of ||f_t - f_t-1||^2 / mean over tokens of ||f_t||^2',
   mean_feature_instability: 'mean over alive latents of mean_P (f_t,i - f_t-1,i)^2 / mean_T f_t,i^2 (0 constant, 2 independent)',
   lag1_autocorrelation: 'mean over alive latents of mean_P (f_t-1 - m)(f_t - m) / var(f), pooled over windows',
-  n_clusters: 'Ward clusters of latent position profiles (firing rate per position / its mean), k in [min_clusters, max_clusters] with the best mean silhouette',
+  n_clusters: "Ward clusters of latent position profiles (firing rate per position / its mean), k in [min_clusters, max_clusters] chosen by cluster_selection: 'gap' (Tibshirani et al. 2001, uniform reference over each position's range; k = 1 means no structure) or 'silhouette' (best mean silhouette, k >= 2)",
+  gap_statistic: 'Gap(k) = mean_b log W*_kb - log W_k; chosen k = smallest k with Gap(k) >= Gap(k+1) - s_(k+1) (at_search_limit when none: Gap still grows at max_clusters); W_k = within-cluster sum of squares',
   per_position_explained_variance: '1 - sum_{t at p} ||x - xhat||^2 / sum_{t at p} ||x - mu||^2, mu the mean of all evaluated tokens',
 };
 
@@ -31,6 +32,10 @@ export async function runTemporalEval(
     maxFeatures: config.cluster_max_features,
     minClusters: config.min_clusters,
     maxClusters: config.max_clusters,
+    selection: config.cluster_selection,
+    gapReferences: config.gap_reference_sets,
+    gapReference: config.gap_reference,
+    seed: config.random_seed,
   });
   timing.clustering_seconds = (performance.now() - started) / 1000;
   return { stats, clustering, timing };
@@ -70,11 +75,30 @@ export function temporalOutput(
         lag1_autocorrelation: autocorrelation.mean,
         median_lag1_autocorrelation: autocorrelation.median,
         n_clusters: clustering?.clusters ?? null,
+        cluster_selection: config.cluster_selection,
+        has_cluster_structure: clustering ? clustering.clusters > 1 : null,
         silhouette: chosen?.silhouette ?? null,
         pairs: stats.pairs,
         tokens: stats.tokens,
       },
     },
+    gap_statistic: clustering?.gap
+      ? {
+          k: clustering.gap.k,
+          log_w: clustering.gap.logW,
+          expected_log_w: clustering.gap.expectedLogW,
+          gap: clustering.gap.gap,
+          s_k: clustering.gap.sk,
+          chosen_k: clustering.gap.chosen,
+          at_search_limit: clustering.gap.atSearchLimit,
+          reference_sets: config.gap_reference_sets,
+          reference:
+            config.gap_reference === 'uniform'
+              ? "uniform over each position's range of the profiles (Tibshirani et al. 2001, reference (a))"
+              : "permuted positions: each latent's profile values shuffled across positions",
+          rule: 'smallest k with Gap(k) >= Gap(k+1) - s_(k+1); the largest k tried when none',
+        }
+      : null,
     per_position: stats.perPosition,
     analysis: clustering
       ? {
@@ -92,12 +116,18 @@ export function temporalOutput(
           linkageMethod: clustering.method,
           clusters: clustering.labels,
           nClusters: clustering.clusters,
-          criterion: {
-            name: clustering.criterion,
-            value: chosen?.silhouette ?? null,
-            candidates: clustering.silhouettes.map((s) => ({ k: s.k, score: s.silhouette })),
-          },
+          criterion: criterionOf(clustering),
         }
       : null,
   };
+}
+
+/** The report's criterion block: the gap (with s_k) or the silhouettes. */
+function criterionOf(c: FeatureClustering): NonNullable<TemporalEvalOutput['analysis']>['criterion'] {
+  if (c.gap) {
+    const g = c.gap;
+    const i = g.k.indexOf(c.clusters);
+    return { name: 'gap', value: i >= 0 ? g.gap[i] : null, candidates: g.k.map((k, j) => ({ k, score: g.gap[j], std_error: g.sk[j] })) };
+  }
+  return { name: 'silhouette', value: c.silhouettes.find((s) => s.k === c.clusters)?.silhouette ?? null, candidates: c.silhouettes.map((s) => ({ k: s.k, score: s.silhouette })) };
 }

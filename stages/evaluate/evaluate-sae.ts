@@ -14,8 +14,9 @@ import type { StageContext } from '../../lib/core/context.js';
 import { badConfig } from '../../lib/core/errors.js';
 import { buildWordInputs } from './absorption/absorption-inputs.js';
 import { firstLetterIndex } from './absorption/words.js';
-import { absorptionOutput, runAbsorptionEval } from './eval-absorption.js';
+import { absorptionOutput, runAbsorptionEval, wordsPerLetter } from './eval-absorption.js';
 import { coreOutput, runCoreEval } from './eval-core.js';
+import { deterministicUuid } from './eval-id.js';
 import { EVAL_FILES, fileTaskCheckpoint, loadWordInputs, readValidJson, saveWordInputs, writeFloat32 } from './eval-files.js';
 import { runSparseProbingEval, sparseProbingOutput } from './eval-sparse-probing.js';
 import { runTemporalEval, temporalOutput } from './eval-temporal.js';
@@ -32,7 +33,7 @@ export interface EvaluateDeps {
   table?: ActivationTable;
   /** Factor the table's values were multiplied by at extraction (its shard manifest's scaleFactor); default 1. */
   tableScaleFactor?: number;
-  /** The model around the hooked layer (core KL/CE, absorption, sparse probing). */
+  /** The model around the hooked layer (absorption, sparse probing; core's KL/CE is the run-level evaluateSplice). */
   splicer?: Splicer;
   tokenizer?: EvalTokenizer;
   /** Labelled texts (sparse probing), e.g. from stages/corpus/probe-tasks.ts. */
@@ -80,19 +81,13 @@ export async function evaluateSae(family: EvalFamily, options: EvalOptions, deps
   return { family, file, resumed: false, output, timing };
 }
 
-/** A UUID-shaped id from a hash, so the same eval inputs give the same id. */
-function deterministicUuid(material: string): string {
-  const h = sha256Hex(material);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
 type Header = { eval_id: string; datetime_epoch_millis: number; sae_label: string };
 
 async function runFamily(family: EvalFamily, options: EvalOptions, deps: EvaluateDeps, outDir: string, header: Header, ctx: StageContext): Promise<EvalOutput> {
   switch (family) {
     case 'core': {
       const table = need(deps.table, family, 'table (held-out activations)');
-      const result = await runCoreEval({ table, sae: deps.sae, splicer: deps.splicer, scaleFactor: deps.tableScaleFactor }, options.core, ctx);
+      const result = await runCoreEval({ table, sae: deps.sae, scaleFactor: deps.tableScaleFactor }, options.core, ctx);
       await writeJsonAtomic(join(outDir, EVAL_FILES.coreFeatureStats), {
         feature_density: Array.from(result.core.featureDensity),
         consistent_activation_heuristic: Array.from(result.core.consistentActivation),
@@ -129,7 +124,8 @@ async function absorptionFamily(options: EvalOptions, deps: EvaluateDeps, outDir
     inputs = await buildWordInputs(
       { tokenizer, splicer, dIn: deps.sae.dIn },
       { seed: config.random_seed, template: config.prompt_template, tokenPosition: config.prompt_token_pos, maxIclExamples: config.max_icl_examples,
-        trainFraction: config.train_test_fraction, vocabLimit: config.vocab_limit, batchSize: config.llm_batch_size },
+        trainFraction: config.train_test_fraction, vocabLimit: config.vocab_limit, batchSize: config.llm_batch_size,
+        perLetter: config.stratify_by_letter ? { train: config.train_words_per_letter, test: config.test_words_per_letter } : null },
       ctx,
     );
     await saveWordInputs(outDir, key, inputs);
@@ -138,7 +134,7 @@ async function absorptionFamily(options: EvalOptions, deps: EvaluateDeps, outDir
   started = performance.now();
   const [outcome] = await runAbsorptionEval(inputs, [deps.sae], config, ctx);
   timing.probes_seconds = (performance.now() - started) / 1000;
-  return absorptionOutput(outcome, { train: inputs.trainWords.length, test: inputs.testWords.length }, config, { ...header, timing });
+  return absorptionOutput(outcome, wordsPerLetter(inputs), config, { ...header, timing });
 }
 
 async function sparseProbingFamily(options: EvalOptions, deps: EvaluateDeps, outDir: string, header: Header, ctx: StageContext): Promise<SparseProbingEvalOutput> {

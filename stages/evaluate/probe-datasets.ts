@@ -97,6 +97,8 @@ export interface ProbeDataset {
   /** Per class (same order as `classes`), the texts of its train / test pools. */
   train: string[][];
   test: string[][];
+  /** Departures from the requested sizes (test split enlarged, too few test texts). */
+  deviations: string[];
 }
 
 export interface SplitOptions {
@@ -106,7 +108,12 @@ export interface SplitOptions {
   testPerClass: number;
   /** Classes with fewer examples are dropped (logged). */
   minExamplesPerClass: number;
+  /** Wanted test texts per task (all classes); below it train texts move to test. 0: off. */
+  minTestPerTask?: number;
 }
+
+/** Train texts moved to test never take a class's test pool above this share of its texts. */
+export const MAX_TEST_SHARE = 0.5;
 
 /**
  * Groups examples by task and label and shuffles each class with `rng`. Examples that carry a
@@ -122,33 +129,66 @@ export function splitProbeDatasets(examples: Iterable<ProbeExample>, options: Sp
   }
   const out: ProbeDataset[] = [];
   for (const task of [...byTask.keys()].sort()) {
-    const dataset: ProbeDataset = { task, classes: [], train: [], test: [] };
+    const kept: { label: string; items: ProbeExample[] }[] = [];
     for (const label of [...byTask.get(task)!.keys()].sort()) {
       const items = shuffled(byTask.get(task)!.get(label)!, rng);
       if (items.length < options.minExamplesPerClass) {
         log.warn('probe class dropped: too few examples', { task, label, examples: items.length, minimum: options.minExamplesPerClass });
         continue;
       }
-      const { train, test } = classPools(items, options);
-      if (train.length === 0 || test.length === 0) {
-        log.warn('probe class dropped: empty train or test split', { task, label, train: train.length, test: test.length });
-        continue;
-      }
-      dataset.classes.push(label);
-      dataset.train.push(train);
-      dataset.test.push(test);
+      kept.push({ label, items });
     }
+    const dataset = taskPools(task, kept, options, log);
     if (dataset.classes.length >= 2) out.push(dataset);
     else log.warn('probe task dropped: fewer than two classes', { task, classes: dataset.classes.length });
   }
   return out;
 }
 
-function classPools(items: ProbeExample[], options: SplitOptions): { train: string[]; test: string[] } {
+/**
+ * A task's pools. When its test pools hold fewer than minTestPerTask texts, every class moves
+ * train texts to test until its test pool is the same share s of its texts, with s the share
+ * that would reach the minimum (at most MAX_TEST_SHARE); the departure is recorded.
+ */
+function taskPools(task: string, kept: { label: string; items: ProbeExample[] }[], options: SplitOptions, log: Logger): ProbeDataset {
+  const wanted = options.minTestPerTask ?? 0;
+  let pools = kept.map((k) => classPools(k.items, options, 0));
+  const testTotal = (p: typeof pools) => p.reduce((a, c) => a + c.test.length, 0);
+  const deviations: string[] = [];
+  const before = testTotal(pools);
+  if (before < wanted) {
+    const available = kept.reduce((a, k) => a + k.items.length, 0);
+    const share = Math.min(MAX_TEST_SHARE, wanted / Math.max(available, 1));
+    pools = kept.map((k) => classPools(k.items, options, share));
+    const after = testTotal(pools);
+    if (after > before) deviations.push(`test_split_enlarged: ${after - before} train texts moved to test (${before} -> ${after} test texts; wanted ${wanted})`);
+    if (after < wanted) deviations.push(`test_texts_below_minimum: ${after} of ${wanted} wanted (the task has ${available} texts)`);
+  }
+  const dataset: ProbeDataset = { task, classes: [], train: [], test: [], deviations };
+  pools.forEach(({ train, test }, c) => {
+    if (train.length === 0 || test.length === 0) {
+      log.warn('probe class dropped: empty train or test split', { task, label: kept[c].label, train: train.length, test: test.length });
+      return;
+    }
+    dataset.classes.push(kept[c].label);
+    dataset.train.push(train);
+    dataset.test.push(test);
+  });
+  return dataset;
+}
+
+/**
+ * One class's pools: fixed splits kept, at most a fifth of the free examples to test; then
+ * train texts move to test (from the end of the train order) until test holds `minTestShare`
+ * of the class; both capped.
+ */
+function classPools(items: ProbeExample[], options: SplitOptions, minTestShare: number): { train: string[]; test: string[] } {
   const fixed = items.filter((e) => e.split);
   const free = items.filter((e) => !e.split).map((e) => e.text);
   const testFree = Math.min(options.testPerClass, Math.floor(free.length / 5));
   const test = [...fixed.filter((e) => e.split === 'test').map((e) => e.text), ...free.slice(0, testFree)];
   const train = [...fixed.filter((e) => e.split === 'train').map((e) => e.text), ...free.slice(testFree)];
+  const need = Math.min(options.testPerClass, Math.ceil(minTestShare * items.length)) - test.length;
+  if (need > 0) test.push(...train.splice(train.length - Math.min(need, train.length)));
   return { train: train.slice(0, options.trainPerClass), test: test.slice(0, options.testPerClass) };
 }

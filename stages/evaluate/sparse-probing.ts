@@ -29,8 +29,13 @@ export interface TaskProbeResult {
   /** Averages over classes: the residual's keys and, per SAE, that SAE's keys. */
   llm: AccuracyRecord;
   sae: AccuracyRecord[];
-  /** Per class label, the same keys. */
-  perClass: Record<string, { llm: AccuracyRecord; sae: AccuracyRecord[] }>;
+  /** Per class label, the same keys and the size of its one-vs-rest test set (binomial errors). */
+  perClass: Record<string, { llm: AccuracyRecord; sae: AccuracyRecord[]; testExamples: number }>;
+  /** Texts in the task's train / test pools. */
+  trainTexts: number;
+  testTexts: number;
+  /** Departures from the requested sizes (probe-datasets.ts). */
+  deviations: string[];
 }
 
 /** Rows of the split belonging to each class: pools are stored class after class. */
@@ -149,7 +154,7 @@ const residualProbeMemo = new ContentMemo<AccuracyRecord>(256);
 
 /** Probes one task on its pooled train / test activations (pools stored class after class). */
 export function probeTask(
-  task: { task: string; classes: string[]; trainCounts: number[]; testCounts: number[] },
+  task: { task: string; classes: string[]; trainCounts: number[]; testCounts: number[]; deviations?: string[] },
   train: PooledActivations,
   test: PooledActivations,
   dIn: number,
@@ -168,6 +173,7 @@ export function probeTask(
         contentKey(dIn, train.residual, test.residual, rows.train.pos, rows.train.neg, rows.test.pos, rows.test.neg, options.kValues, options.fullLlmProbe),
         () => probeOneVsRest(llmTrain, llmTest, rows, 'llm', { kValues: options.kValues, full: options.fullLlmProbe }),
       ),
+      testExamples: rows.test.pos.length + rows.test.neg.length,
       sae: train.latents.map((csr, s) =>
         probeOneVsRest(csrFeatures(csr), csrFeatures(test.latents[s]), rows, 'sae', { kValues: options.kValues, full: options.fullSaeProbe }),
       ),
@@ -180,7 +186,30 @@ export function probeTask(
     llm: averageRecords(records.map((r) => r.llm)),
     sae: train.latents.map((_, s) => averageRecords(records.map((r) => r.sae[s]))),
     perClass,
+    trainTexts: task.trainCounts.reduce((a, b) => a + b, 0),
+    testTexts: task.testCounts.reduce((a, b) => a + b, 0),
+    deviations: task.deviations ?? [],
   };
+}
+
+/**
+ * Binomial standard error of each averaged accuracy: a one-vs-rest test accuracy p on n test
+ * examples has variance p(1 - p) / n; the mean over a task's C classes and then over T tasks
+ * has variance sum / C^2, then sum / T^2 (test sets treated as independent, which the shared
+ * negatives make slightly optimistic).
+ * @param pick  the accuracy record of a class (the residual's or an SAE's)
+ */
+export function binomialStdErrors(tasks: readonly TaskProbeResult[], pick: (c: TaskProbeResult['perClass'][string]) => AccuracyRecord): Record<string, number> {
+  const variance: Record<string, number> = {};
+  for (const task of tasks) {
+    const classes = Object.values(task.perClass);
+    for (const c of classes) {
+      for (const [key, p] of Object.entries(pick(c))) {
+        variance[key] = (variance[key] ?? 0) + (p * (1 - p)) / c.testExamples / (classes.length * classes.length * tasks.length * tasks.length);
+      }
+    }
+  }
+  return Object.fromEntries(Object.entries(variance).map(([k, v]) => [k, Math.sqrt(v)]));
 }
 
 /** Key-wise mean of accuracy records. */

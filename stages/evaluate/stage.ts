@@ -34,7 +34,8 @@ export interface EvaluateStageInput {
 
 /** What each family reads besides the SAE. */
 export const FAMILY_NEEDS: Record<EvalFamily, { activations: boolean; model: boolean; tokenizer: boolean; probeTexts: boolean }> = {
-  core: { activations: true, model: true, tokenizer: false, probeTexts: false },
+  // Core's KL / CE splice runs once per run for all SAEs (splice-stage.ts): no model here.
+  core: { activations: true, model: false, tokenizer: false, probeTexts: false },
   absorption: { activations: false, model: true, tokenizer: true, probeTexts: false },
   sparse_probing: { activations: false, model: true, tokenizer: true, probeTexts: true },
   temporal: { activations: true, model: false, tokenizer: false, probeTexts: false },

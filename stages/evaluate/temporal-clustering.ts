@@ -1,4 +1,6 @@
+import { gapStatistic, type GapReference, type GapResult } from './gap-statistic.js';
 import { cutTree, leavesOrder, linkage, pairwiseDistances, silhouetteScore, type LinkageMethod } from './hierarchical-clustering.js';
+import { createRng } from './random.js';
 
 /**
  * Hierarchical clustering of latents by their position profiles (the paper's Figure 1, whose
@@ -8,8 +10,9 @@ import { cutTree, leavesOrder, linkage, pairwiseDistances, silhouetteScore, type
  * positions ('mean': shape only, a flat latent is all ones), z-scored ('zscore') or raw ('none').
  * Latents: the `maxFeatures` alive latents with the highest density (ties by index), because
  * linkage memory grows with n^2. Clusters: the tree is cut into k clusters for k in
- * [minClusters, maxClusters] and the k with the highest mean silhouette (Euclidean, on the
- * profiles) wins; every k's silhouette is reported.
+ * [minClusters, maxClusters]; by default the gap statistic chooses k and may answer k = 1 (no
+ * structure; gap-statistic.ts), or else the highest mean silhouette (Euclidean, on the
+ * profiles) wins among k >= 2. Every k's silhouette (k >= 2) and gap are reported.
  */
 export const PROFILE_NORMALISATIONS = ['mean', 'zscore', 'none'] as const;
 export type ProfileNormalisation = (typeof PROFILE_NORMALISATIONS)[number];
@@ -20,12 +23,24 @@ export interface ClusteringOptions {
   maxFeatures: number;
   minClusters: number;
   maxClusters: number;
+  /** 'gap' (default) or 'silhouette'. */
+  selection?: ClusterSelection;
+  /** Gap statistic reference data sets (B). */
+  gapReferences?: number;
+  /** Gap statistic reference distribution (default 'uniform'). */
+  gapReference?: GapReference;
+  /** Seed of the reference data sets. */
+  seed?: number;
 }
+
+export type ClusterSelection = 'gap' | 'silhouette';
 
 export interface FeatureClustering {
   method: LinkageMethod;
   normalisation: ProfileNormalisation;
-  criterion: 'silhouette';
+  criterion: ClusterSelection;
+  /** The gap statistic over every k tried (null under 'silhouette'). */
+  gap: GapResult | null;
   /** Latent ids clustered, in dendrogram leaf order (rows of the heatmap, top to bottom). */
   features: number[];
   /** SciPy-format linkage [n - 1][4]; leaf id i is `features[i]`, so its leaf order is 0..n-1. */
@@ -50,25 +65,30 @@ export function clusterFeatureProfiles(
   options: ClusteringOptions,
 ): FeatureClustering | null {
   const nPos = positions.length;
-  const selection = Array.from({ length: density.length }, (_, i) => i)
+  const chosenFeatures = Array.from({ length: density.length }, (_, i) => i)
     .filter((i) => density[i] > 0)
     .sort((a, b) => density[b] - density[a] || a - b)
     .slice(0, options.maxFeatures);
-  const n = selection.length;
+  const n = chosenFeatures.length;
   if (n < 3 || nPos < 2) return null;
   const profiles = new Float64Array(n * nPos);
-  selection.forEach((feature, row) => {
+  chosenFeatures.forEach((feature, row) => {
     const raw = Array.from(firingRate.subarray(feature * nPos, (feature + 1) * nPos));
     profiles.set(normaliseProfile(raw, options.normalisation), row * nPos);
   });
   const distances = pairwiseDistances(profiles, n, nPos);
   const Z = linkage(distances.slice(), n, options.method);
   const silhouettes: { k: number; silhouette: number }[] = [];
-  for (let k = options.minClusters; k <= Math.min(options.maxClusters, n - 1); k++) {
+  for (let k = Math.max(2, options.minClusters); k <= Math.min(options.maxClusters, n - 1); k++) {
     silhouettes.push({ k, silhouette: silhouetteScore(distances, n, cutTree(Z, n, k)) });
   }
-  const best = silhouettes.reduce((a, b) => (b.silhouette > a.silhouette ? b : a));
-  const labels = cutTree(Z, n, best.k);
+  const selection = options.selection ?? 'gap';
+  const gap =
+    selection === 'gap'
+      ? gapStatistic(profiles, n, nPos, { method: options.method, kMin: options.minClusters, kMax: Math.min(options.maxClusters, n - 1), references: options.gapReferences ?? 20, reference: options.gapReference ?? 'uniform' }, createRng(options.seed ?? 42))
+      : null;
+  const chosenK = gap ? gap.chosen : silhouettes.reduce((a, b) => (b.silhouette > a.silhouette ? b : a)).k;
+  const labels = cutTree(Z, n, chosenK);
   const order = leavesOrder(Z, n);
   const leafPosition = new Int32Array(n);
   order.forEach((row, i) => (leafPosition[row] = i));
@@ -76,15 +96,16 @@ export function clusterFeatureProfiles(
   return {
     method: options.method,
     normalisation: options.normalisation,
-    criterion: 'silhouette',
-    features: order.map((row) => selection[row]),
+    criterion: selection,
+    gap,
+    features: order.map((row) => chosenFeatures[row]),
     linkage: Array.from({ length: n - 1 }, (_, i) => {
       const [a, b, dist, size] = Z.subarray(i * 4, i * 4 + 4);
       const [x, y] = [relabel(a), relabel(b)];
       return [Math.min(x, y), Math.max(x, y), dist, size];
     }),
     labels: order.map((row) => labels[row]),
-    clusters: best.k,
+    clusters: chosenK,
     silhouettes,
     positions,
     profiles: order.map((row) => Array.from(profiles.subarray(row * nPos, (row + 1) * nPos))),

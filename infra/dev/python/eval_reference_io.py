@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]  # infra/dev/python/<this file>
 FIXTURES = ROOT / "test" / "fixtures" / "evaluate"
 
 

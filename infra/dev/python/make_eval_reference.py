@@ -5,7 +5,8 @@ scikit-learn + SciPy on torch 2.13 CPU; see the README / report for how it was b
 
     .tools/saebench-venv/bin/python infra/dev/python/make_eval_reference.py [group ...]
 
-Groups: logistic, clustering, core, sparse_probing, absorption. Each writes
+Groups: logistic, clustering, core, sparse_probing, absorption (these need the SAEBench venv),
+and uncertainty, splice_multi, gap (issue 13; NumPy / SciPy only, run with .tools/ml-venv). Each writes
 test/fixtures/evaluate/<group>/. CI never runs this; tests read the committed fixtures.
 Where the number comes from SAELens / SAEBench code itself, the fixture's meta says so.
 """
@@ -105,10 +106,15 @@ GROUPS = {"logistic": make_logistic, "clustering": make_clustering}
 
 
 def main(argv: list[str]) -> None:
-    from eval_reference_core import make_core
-    from eval_reference_probing import make_absorption, make_sparse_probing
+    from eval_reference_uncertainty import make_gap, make_splice_multi, make_uncertainty
 
-    GROUPS.update({"core": make_core, "sparse_probing": make_sparse_probing, "absorption": make_absorption})
+    GROUPS.update({"uncertainty": make_uncertainty, "splice_multi": make_splice_multi, "gap": make_gap})
+    if not argv or not set(argv) <= set(GROUPS):
+        # The SAELens / SAEBench groups need the SAEBench venv (sae_lens, sae_bench, transformer_lens).
+        from eval_reference_core import make_core
+        from eval_reference_probing import make_absorption, make_sparse_probing
+
+        GROUPS.update({"core": make_core, "sparse_probing": make_sparse_probing, "absorption": make_absorption})
     for name in argv or list(GROUPS):
         print(f"making {name}", flush=True)
         GROUPS[name]()

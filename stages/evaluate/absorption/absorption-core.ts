@@ -35,6 +35,8 @@ export interface AbsorptionSettings {
   f1JumpThreshold: number;
   minProbeF1: number;
   minValidLetters: number;
+  /** Below minValidLetters (but at least one letter), report on the passing letters with a deviation. */
+  allowFewerLetters?: boolean;
   thresholds: AbsorptionThresholds;
 }
 
@@ -71,8 +73,15 @@ export type AbsorptionOutcome =
       std_dev_num_split_features: number;
       letters: LetterAbsorption[];
       probe_f1: number[];
+      /** Departures from SAEBench's procedure, e.g. fewer valid letters than it requires; empty when none. */
+      deviations: string[];
     }
   | { status: 'not_enough_valid_letters'; valid_letters: number; required_letters: number; probe_f1: number[] };
+
+/** The deviation recorded when fewer letters than SAEBench's minimum pass the probe F1. */
+export function fewLettersDeviation(valid: number, required: number, minF1: number): string {
+  return `letters_below_saebench_minimum: ${valid} of ${NUM_LETTERS} letters have probe F1 > ${minF1} (SAEBench needs ${required}); absorption is averaged over these ${valid}`;
+}
 
 const groundTruthMemo = new ContentMemo<GroundTruth>(2);
 
@@ -100,9 +109,11 @@ export async function computeSaeAbsorption(
   settings: AbsorptionSettings,
   ctx: StageContext,
 ): Promise<AbsorptionOutcome> {
-  if (truth.validLetters.length < settings.minValidLetters) {
-    return { status: 'not_enough_valid_letters', valid_letters: truth.validLetters.length, required_letters: settings.minValidLetters, probe_f1: truth.f1 };
+  const valid = truth.validLetters.length;
+  if (valid === 0 || (valid < settings.minValidLetters && !settings.allowFewerLetters)) {
+    return { status: 'not_enough_valid_letters', valid_letters: valid, required_letters: settings.minValidLetters, probe_f1: truth.f1 };
   }
+  const deviations = valid < settings.minValidLetters ? [fewLettersDeviation(valid, settings.minValidLetters, settings.minProbeF1)] : [];
   const nTrain = inputs.train.letters.length;
   const nTest = inputs.test.letters.length;
   const trainLatents = await sae.encode(inputs.train.acts, nTrain);
@@ -134,6 +145,7 @@ export async function computeSaeAbsorption(
     std_dev_num_split_features: sampleStd(splits),
     letters,
     probe_f1: truth.f1,
+    deviations,
   };
 }
 

@@ -1,9 +1,9 @@
 import type { StageContext } from '../../../lib/core/context.js';
 import type { EvalTokenizer, Splicer } from '../interfaces.js';
-import { createRng, sampleWithoutReplacement } from '../random.js';
+import { createRng, sampleWithoutReplacement, type Rng } from '../random.js';
 import type { AbsorptionInputs } from './absorption-core.js';
 import { promptResiduals } from './word-activations.js';
-import { alphaWords, createIclPrompt, firstLetterIndex, splitWords } from './words.js';
+import { alphaWords, createIclPrompt, firstLetterIndex, splitWords, stratifiedSplit } from './words.js';
 
 /** What building the word residuals needs from the absorption config. */
 export interface WordSetup {
@@ -14,6 +14,8 @@ export interface WordSetup {
   trainFraction: number;
   vocabLimit: number | null;
   batchSize: number;
+  /** Words per first letter (stratifiedSplit); null: SAEBench's uniform sample and 80/20 split. */
+  perLetter: { train: number; test: number } | null;
 }
 
 export interface WordInputs extends AbsorptionInputs {
@@ -21,9 +23,20 @@ export interface WordInputs extends AbsorptionInputs {
   testWords: string[];
 }
 
+/** The words of the task: a stratified split by first letter, or SAEBench's sample + 80/20 split. */
+export function chooseWords(vocab: readonly string[], setup: WordSetup, rng: Rng): { all: string[]; train: string[]; test: string[] } {
+  const all = alphaWords(vocab);
+  if (setup.perLetter) {
+    const { train, test } = stratifiedSplit(all, setup.perLetter, rng);
+    return { all, train, test };
+  }
+  const words = setup.vocabLimit !== null && all.length > setup.vocabLimit ? sampleWithoutReplacement(all, setup.vocabLimit, rng) : all;
+  return { all: words, ...splitWords(words, setup.trainFraction, rng) };
+}
+
 /**
  * The model-level half of the absorption eval, shared by every SAE of a run: words from the
- * tokenizer's vocabulary (optionally sampled down), split 80/20, one in-context prompt each
+ * tokenizer's vocabulary (stratified by first letter, or sampled and split 80/20), one in-context prompt each
  * (examples from the word's own split, as SAEBench trains its probes), and for the test words a
  * second, fresh prompt with examples from the whole vocabulary (as SAEBench's absorption
  * calculator re-prompts them). Residuals are read at `tokenPosition`.
@@ -34,9 +47,7 @@ export async function buildWordInputs(
   ctx: StageContext,
 ): Promise<WordInputs> {
   const rng = createRng(setup.seed);
-  let words = alphaWords(deps.tokenizer.vocab());
-  if (setup.vocabLimit !== null && words.length > setup.vocabLimit) words = sampleWithoutReplacement(words, setup.vocabLimit, rng);
-  const { train, test } = splitWords(words, setup.trainFraction, rng);
+  const { all: words, train, test } = chooseWords(deps.tokenizer.vocab(), setup, rng);
   const prompt = { template: setup.template, maxIclExamples: setup.maxIclExamples };
   const read = (prompts: string[], label: string) =>
     promptResiduals(prompts, deps, { tokenPosition: setup.tokenPosition, batchSize: setup.batchSize, label }, ctx);

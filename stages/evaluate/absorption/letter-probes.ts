@@ -86,13 +86,22 @@ export function fitL1LetterProbes(latents: CsrData, letters: Int32Array, options
       weights[i * NUM_LETTERS + l] = y.some((v) => v) ? w[i] : 0;
     }
   }
-  const model = fitL1LogisticMulti(csrMatrix(latents), labels, weights, NUM_LETTERS, {
-    l1: options.l1,
-    l2: NUM_LETTERS * options.weightDecay,
+  // The same objective in rescaled coordinates: latents / c with c their RMS, weights w' = c w,
+  // l1 / c and l2 / c^2. FISTA takes one step size for the weights and the unscaled intercepts,
+  // so latents of a large scale (unit-norm decoders fold ||W_dec_i||, 130 on the demo, into the
+  // latents) made it crawl to its iteration cap; the optimum and the stopping rule (relative to
+  // l1) are unchanged.
+  let sq = 0;
+  for (const v of latents.data) sq += v * v;
+  const c = latents.data.length > 0 && sq > 0 ? Math.sqrt(sq / latents.data.length) : 1;
+  const scaled = { ...latents, data: latents.data.map((v) => v / c) };
+  const model = fitL1LogisticMulti(csrMatrix(scaled), labels, weights, NUM_LETTERS, {
+    l1: options.l1 / c,
+    l2: (NUM_LETTERS * options.weightDecay) / (c * c),
     maxIterations: options.maxIterations,
     tolerance: L1_PROBE_TOLERANCE,
   });
-  return model.weights;
+  return model.weights.map((v) => v / c);
 }
 
 /** A probe on k latents: score = latents[featureIds] . weights + bias. */

@@ -57,3 +57,40 @@ export function splitWords(words: readonly string[], trainFraction: number, rng:
   const cut = Math.floor(order.length * trainFraction);
   return { train: order.slice(0, cut), test: order.slice(cut) };
 }
+
+/** Words available and drawn per first letter by a stratified split. */
+export interface LetterCounts {
+  available: number;
+  train: number;
+  test: number;
+}
+
+/**
+ * A split stratified by first letter (issue 13): SAEBench samples words uniformly, so on a
+ * vocabulary sample rare letters (q, x, z) get 0-3 test words and their probe F1 is noise.
+ * Here every letter gets `perLetter.train` train and `perLetter.test` test words, drawn
+ * without replacement after a seeded shuffle of that letter's words; a letter with fewer
+ * words than train + test keeps the same train : test ratio. Letters are drawn a..z, then
+ * each split is shuffled so prompts mix letters.
+ */
+export function stratifiedSplit(
+  words: readonly string[],
+  perLetter: { train: number; test: number },
+  rng: Rng,
+): { train: string[]; test: string[]; counts: LetterCounts[] } {
+  const byLetter: string[][] = Array.from({ length: LETTERS.length }, () => []);
+  for (const w of words) byLetter[firstLetterIndex(w)].push(w);
+  const train: string[] = [];
+  const test: string[] = [];
+  const counts: LetterCounts[] = [];
+  for (const pool of byLetter) {
+    const order = shuffled(pool, rng);
+    const wanted = perLetter.train + perLetter.test;
+    const nTest = order.length >= wanted ? perLetter.test : Math.round((order.length * perLetter.test) / Math.max(wanted, 1));
+    const nTrain = Math.min(perLetter.train, order.length - nTest);
+    test.push(...order.slice(0, nTest));
+    train.push(...order.slice(nTest, nTest + nTrain));
+    counts.push({ available: order.length, train: nTrain, test: nTest });
+  }
+  return { train: shuffled(train, rng), test: shuffled(test, rng), counts };
+}

@@ -9,6 +9,7 @@ import { defaultStageContext } from '../../../lib/core/context.js';
 import { alphaWords, createIclPrompt, firstLetterIndex } from '../../../stages/evaluate/absorption/words.js';
 import { promptResiduals } from '../../../stages/evaluate/absorption/word-activations.js';
 import { evaluateSae } from '../../../stages/evaluate/evaluate-sae.js';
+import { evaluateSplice, mergeSpliceIntoCore } from '../../../stages/evaluate/splice-eval.js';
 import { createPlainReluSae } from '../../../stages/evaluate/plain-relu-sae.js';
 import { createRng } from '../../../stages/evaluate/random.js';
 import { readVocabPieces, toEvalTokenizer } from '../../../stages/evaluate/tokenizer-adapter.js';
@@ -27,26 +28,37 @@ const table = tableFromWindows({
 });
 const sae = createPlainReluSae({ dIn: d, dSae: fixture.tensors.W_enc.shape[1], wEnc: f32(fixture, 'W_enc'), bEnc: f32(fixture, 'b_enc'), wDec: f32(fixture, 'W_dec'), bDec: f32(fixture, 'b_dec') });
 const tinySplicer = () => createTinySplicer({ vocab: fixture.tensors.W_U.shape[1], d, E: f32(fixture, 'E'), P: f32(fixture, 'P'), W_U: f32(fixture, 'W_U'), b_U: f32(fixture, 'b_U') });
-const options = EvalOptions.parse({ core: { batch_size_prompts: fixture.meta.batch_prompts }, temporal: { min_clusters: 2, max_clusters: 5 } });
+const options = EvalOptions.parse({ core: { batch_size_prompts: fixture.meta.batch_prompts }, temporal: { min_clusters: 2, max_clusters: 5, cluster_selection: 'silhouette' } });
 
 const WORDS = ['apple', 'avocado', 'banana', 'berry', 'cherry', 'citrus', 'hammer', 'hatchet', 'saw', 'screw', 'wrench', 'drill'].flatMap((w) => [` ${w}`, w]);
 const FRUITS = new Set(['apple', 'avocado', 'banana', 'berry', 'cherry', 'citrus']);
 
 test('core and temporal families write SAEBench-shaped JSON and resume without recomputing', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'eval-'));
-  const splicer = tinySplicer();
-  const deps = { label: 'fixture', sae, table, splicer };
+  const deps = { label: 'fixture', sae, table };
   const core = await evaluateSae('core', options, deps, dir, defaultStageContext());
   assert.equal(core.resumed, false);
   const parsed = CoreEvalOutput.parse(JSON.parse(await readFile(join(dir, 'core.json'), 'utf8')));
-  const ref = fixture.expected.saelens_reconstruction;
-  assertClose(parsed.eval_result_metrics.model_behavior_preservation!.kl_div_score!, ref.kl_div_score, 1e-4, 'kl_div_score');
   assertClose(parsed.eval_result_metrics.sparsity.l0!, fixture.expected.saelens_sparsity_variance.l0, 1e-4, 'l0');
+  // The per-SAE core never splices: KL / CE come from the run-level splice eval.
+  assert.equal(parsed.eval_result_metrics.model_behavior_preservation, null);
+  assert.match(parsed.status ?? '', /splice\.json/);
+  assert.ok(parsed.eval_result_uncertainty.intervals.explained_variance.low! <= parsed.eval_result_metrics.reconstruction_quality.explained_variance!);
   const stats = JSON.parse(await readFile(join(dir, 'core-feature-stats.json'), 'utf8'));
   assert.equal(stats.feature_density.length, sae.dSae);
+  const splicer = tinySplicer();
+  const spliceInput = { modelDir: '', layer: 0, saes: [{ label: 'fixture', dir: '' }], activationFiles: [], options: options.core };
+  const splice = await evaluateSplice(spliceInput, dir, defaultStageContext(), { table, splicer, saes: [{ label: 'fixture', sae }] });
+  const merged = CoreEvalOutput.parse(mergeSpliceIntoCore(parsed, splice.output));
+  const ref = fixture.expected.saelens_reconstruction;
+  assertClose(merged.eval_result_metrics.model_behavior_preservation!.kl_div_score!, ref.kl_div_score, 1e-4, 'kl_div_score');
+  assertClose(merged.eval_result_metrics.model_performance_preservation!.ce_loss_score!, ref.ce_loss_score, 1e-4, 'ce_loss_score');
+  assert.equal(merged.status, undefined);
+  assert.ok(merged.eval_result_uncertainty.intervals.kl_div_score && merged.eval_result_uncertainty.intervals.explained_variance);
   const calls = splicer.calls;
   const again = await evaluateSae('core', options, deps, dir, defaultStageContext());
-  assert.deepEqual([again.resumed, splicer.calls], [true, calls]);
+  const spliceAgain = await evaluateSplice(spliceInput, dir, defaultStageContext(), { table, splicer, saes: [{ label: 'fixture', sae }] });
+  assert.deepEqual([again.resumed, spliceAgain.resumed, splicer.calls], [true, true, calls]);
 
   const temporal = await evaluateSae('temporal', options, deps, dir, defaultStageContext());
   const t = TemporalEvalOutput.parse(temporal.output);
@@ -55,12 +67,12 @@ test('core and temporal families write SAEBench-shaped JSON and resume without r
   assert.equal(t.analysis.features.length, t.analysis.activity.length);
   assert.equal((await stat(join(dir, 'temporal-activity.bin'))).size, sae.dSae * t.analysis.positions.length * 4);
 
-  const noModel = await evaluateSae('core', options, { label: 'x', sae, table }, join(dir, 'no-model'), defaultStageContext());
-  const c = CoreEvalOutput.parse(noModel.output);
+  const noSplice = await evaluateSae('core', { ...options, core: { ...options.core, compute_splice: false } }, { label: 'x', sae, table }, join(dir, 'no-splice'), defaultStageContext());
+  const c = CoreEvalOutput.parse(noSplice.output);
   assert.equal(c.eval_result_metrics.model_behavior_preservation, null);
-  assert.match(c.status ?? '', /no splicer/);
+  assert.match(c.status ?? '', /compute_splice is false/);
 
-  const metrics = await collectRunMetrics({ fixture: dir, other: join(dir, 'no-model') });
+  const metrics = await collectRunMetrics({ fixture: dir, other: join(dir, 'no-splice') });
   assert.ok(metrics.fixture.core && metrics.fixture.temporal && !metrics.fixture.absorption);
   const path = await writeRunMetrics(dir, metrics);
   const combined = JSON.parse(await readFile(path, 'utf8'));
@@ -68,17 +80,18 @@ test('core and temporal families write SAEBench-shaped JSON and resume without r
   assert.equal(combined.other.core.sae_label, 'x');
 });
 
-test('absorption through a tokenizer and model: tiny vocabularies give "not enough valid letters"', async () => {
+test('absorption through a tokenizer and model: tiny vocabularies give "not enough valid letters" under SAEBench rules', async () => {
   const tokenizer = createWordTokenizer(WORDS);
   const splicer = createHashSplicer(16, tokenizer.vocab().length);
   const small = createPlainReluSae(randomSaeWeights(16, 32, 4));
   const dir = await mkdtemp(join(tmpdir(), 'eval-abs-'));
-  const opts = EvalOptions.parse({ absorption: { max_icl_examples: 3, llm_batch_size: 5 } });
+  const opts = EvalOptions.parse({ absorption: { max_icl_examples: 3, llm_batch_size: 5, allow_fewer_letters: false } });
   const result = await evaluateSae('absorption', opts, { label: 'tiny', sae: small, tokenizer, splicer }, dir, defaultStageContext());
   const out = AbsorptionEvalOutput.parse(result.output);
   assert.equal(out.status, 'not_enough_valid_letters');
   assert.equal(out.eval_result_metrics.mean, null);
   assert.equal(out.eval_result_metrics.words.train + out.eval_result_metrics.words.test, alphaWords(tokenizer.vocab()).length);
+  assert.deepEqual(out.words_per_letter.a, { train: 3, test: 1 }, 'four a-words split at the 128 : 24 ratio, rounded');
   assert.equal(alphaWords(tokenizer.vocab()).length, WORDS.length + 4, 'the template words are alphabetic vocabulary too');
   // A second attempt with the output removed reuses the saved word residuals: no model pass.
   await rm(join(dir, 'absorption.json'));
@@ -119,7 +132,7 @@ test('sparse probing from labelled texts: SAEBench-shaped output, per-task check
     ];
   }).flat();
   const dir = await mkdtemp(join(tmpdir(), 'eval-probe-'));
-  const opts = EvalOptions.parse({ sparse_probing: { probe_train_set_size: 100, probe_test_set_size: 40, llm_batch_size: 16, min_examples_per_class: 10 } });
+  const opts = EvalOptions.parse({ sparse_probing: { probe_train_set_size: 100, probe_test_set_size: 40, llm_batch_size: 16, min_examples_per_class: 10, min_test_texts_per_task: 0 } });
   const deps = { label: 'tiny', sae: small, tokenizer, splicer, probeExamples: examples };
   const result = await evaluateSae('sparse_probing', opts, deps, dir, defaultStageContext());
   const out = SparseProbingEvalOutput.parse(result.output);

@@ -119,3 +119,27 @@ test('examples split into per-class pools; thin classes and single-class tasks a
   assert.deepEqual(f.test.map((t) => t.length), [5, 5]);
   assert.ok(f.test.flat().every((t) => Number(t.slice(1)) < 10));
 });
+
+test('a task with too few test texts gets train texts moved to test, up to half of each class, and says so', () => {
+  // Corpus split by hash: 20% test. 3 classes of 120, 60 and 20 texts: 40 test texts, 100 wanted.
+  const sizes: Record<string, number> = { a: 120, b: 60, c: 20 };
+  const examples = Object.entries(sizes).flatMap(([label, n]) =>
+    Array.from({ length: n }, (_, i) => ({ text: `${label}${i}`, label, task: 'lang', split: (i < n / 5 ? 'test' : 'train') as 'test' | 'train' })),
+  );
+  const options = { trainPerClass: 1000, testPerClass: 1000, minExamplesPerClass: 5 };
+  const [plain] = splitProbeDatasets(examples, options, createRng(3), silentLogger);
+  assert.deepEqual(plain.test.map((t) => t.length), [24, 12, 4]);
+  assert.deepEqual(plain.deviations, []);
+  const [enlarged] = splitProbeDatasets(examples, { ...options, minTestPerTask: 100 }, createRng(3), silentLogger);
+  // share = 100 / 200 = 0.5 of every class.
+  assert.deepEqual(enlarged.test.map((t) => t.length), [60, 30, 10]);
+  assert.deepEqual(enlarged.train.map((t) => t.length), [60, 30, 10]);
+  for (let c = 0; c < 3; c++) {
+    assert.equal(new Set([...enlarged.train[c], ...enlarged.test[c]]).size, enlarged.train[c].length + enlarged.test[c].length, 'disjoint');
+    assert.ok(plain.test[c].every((t) => enlarged.test[c].includes(t)), 'the corpus test split stays in test');
+  }
+  assert.match(enlarged.deviations.join(), /test_split_enlarged: 60 train texts moved to test \(40 -> 100 test texts; wanted 100\)/);
+  const [short] = splitProbeDatasets(examples, { ...options, minTestPerTask: 150 }, createRng(3), silentLogger);
+  assert.equal(short.test.flat().length, 100, 'never more than half');
+  assert.match(short.deviations.join(), /test_texts_below_minimum: 100 of 150 wanted \(the task has 200 texts\)/);
+});

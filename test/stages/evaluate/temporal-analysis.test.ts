@@ -82,7 +82,7 @@ test('clustering finds planted position clusters and chooses their number by sil
     }
   }
   // Two dead latents stay out.
-  const result = clusterFeatureProfiles(firing, density, positions, { method: 'ward', normalisation: 'mean', maxFeatures: 100, minClusters: 2, maxClusters: 10 });
+  const result = clusterFeatureProfiles(firing, density, positions, { method: 'ward', normalisation: 'mean', maxFeatures: 100, minClusters: 2, maxClusters: 10, selection: 'silhouette' });
   assert.ok(result);
   assert.equal(result.clusters, groups);
   assert.equal(result.features.length, groups * perGroup);
@@ -98,5 +98,7 @@ test('clustering finds planted position clusters and chooses their number by sil
   });
   for (const planted of byLabel.values()) assert.equal(planted.size, 1, 'each cluster holds one planted group');
   assert.deepEqual(normaliseProfile([1, 3], 'zscore'), [-1, 1]);
+  assert.equal(result.criterion, 'silhouette');
+  assert.equal(result.gap, null);
   assert.equal(clusterFeatureProfiles(firing, new Float64Array(dSaeLocal), positions, { method: 'ward', normalisation: 'mean', maxFeatures: 10, minClusters: 2, maxClusters: 10 }), null);
 });
