@@ -38,6 +38,8 @@
 import type { Val } from '../../../lib/onnx/graph-builder.js';
 import type { AtrConfig } from '../../../schemas/train.js';
 import { badConfig } from '../../../lib/core/errors.js';
+import { controllerSpec, controllerState, updateController, type ControllerSpec } from './sparsity-control.js';
+import { controlledInit } from './sparsity-init.js';
 import { reluStep, sharedInit, sharedParams } from './standard.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 
@@ -68,26 +70,29 @@ function temporalPenalty(inputs: StepInputs, cfg: AtrConfig, f: Val, invN: Val):
   return { dF: g.sub(scaled, g.gather(scaled, nextRow, 0)), terms: { temporal } };
 }
 
-/** Eq. 3 and Eq. 4 updates from this step's L0 and mse (scalars), per the decisions above. */
-function adaptCoefficients(inputs: StepInputs, cfg: AtrConfig, l0: Val, mse: Val): Record<string, Val> {
+/**
+ * Eq. 3 from this step's mse (scalar), per the decisions above: alpha_t+1 = clamp(beta alpha_t +
+ * (1 - beta) alpha_0 q_t). The running mean of mse spans mseEmaSteps steps (decay 1 - 1/window)
+ * so it tracks the loss on short runs too. With alpha_0 = 0 alpha stays 0 (nothing divides by it).
+ */
+function adaptAlpha(inputs: StepInputs, cfg: AtrConfig, mse: Val): { state: Record<string, Val>; clamp: Val } {
   const { g, state } = inputs;
-  const l0Ema = g.add(g.scale(state.l0Ema, cfg.l0Ema), g.scale(l0, 1 - cfg.l0Ema));
-  const factor = g.exp(g.scale(g.sub(l0Ema, g.scalar(cfg.targetL0)), cfg.eta));
-  const lambdaRaw = cfg.lambdaControl === 'integral' ? g.mul(state.lambda, factor) : g.scale(factor, cfg.lambda0);
-  const lambda = clamp(inputs, lambdaRaw, cfg.lambda0 * cfg.lambdaMinFactor, cfg.lambda0 * cfg.lambdaMaxFactor);
+  const decay = 1 - 1 / Math.max(1, cfg.mseEmaSteps);
   // The first step has no running mean yet: it starts at the first mse.
-  const blended = g.add(g.scale(state.mseEma, cfg.mseEma), g.scale(mse, 1 - cfg.mseEma));
+  const blended = g.add(g.scale(state.mseEma, decay), g.scale(mse, 1 - decay));
   const mseEma = g.add(g.mul(state.mseSeen, blended), g.mul(g.sub(g.scalar(1), state.mseSeen), mse));
   const tiny = g.scalar(1e-30);
   const signal = cfg.alphaSignal === 'quality' ? g.div(mseEma, g.max(mse, tiny)) : g.div(mse, g.max(mseEma, tiny));
   const alphaRaw = g.add(g.scale(state.alpha, cfg.alphaBeta), g.scale(signal, (1 - cfg.alphaBeta) * cfg.alpha0));
-  const alpha = clamp(inputs, alphaRaw, cfg.alpha0 * cfg.alphaMinFactor, cfg.alpha0 * cfg.alphaMaxFactor);
-  return { lambda, alpha, l0Ema, mseEma, mseSeen: g.scalar(1) };
+  const [lo, hi] = [g.scalar(cfg.alpha0 * cfg.alphaMinFactor), g.scalar(cfg.alpha0 * cfg.alphaMaxFactor)];
+  const alpha = g.min(g.max(alphaRaw, lo), hi);
+  const clamp = g.sub(g.cast(g.greater(alphaRaw, hi), g.floatType), g.cast(g.less(alphaRaw, lo), g.floatType));
+  return { state: { alpha, mseEma, mseSeen: g.scalar(1) }, clamp };
 }
 
-function clamp(inputs: StepInputs, value: Val, lo: number, hi: number): Val {
-  const { g } = inputs;
-  return g.min(g.max(value, g.scalar(lo)), g.scalar(hi));
+/** lambda_t's controller (Eq. 4): the shared one, starting at lambda_0. */
+export function atrController(cfg: AtrConfig): ControllerSpec {
+  return controllerSpec(cfg, cfg.lambda0);
 }
 
 export const atrVariant: Variant = {
@@ -98,7 +103,11 @@ export const atrVariant: Variant = {
   initialState(cfg) {
     if (cfg.variant !== 'atr') throw badConfig('atr state for another variant');
     const scalar = (v: number) => Float32Array.of(v);
-    return { lambda: scalar(cfg.lambda0), alpha: scalar(cfg.alpha0), l0Ema: scalar(cfg.targetL0), mseEma: scalar(0), mseSeen: scalar(0) };
+    return { ...controllerState(atrController(cfg)), alpha: scalar(cfg.alpha0), mseEma: scalar(0), mseSeen: scalar(0) };
+  },
+  initFromSample(init, sample, cfg, dIn) {
+    if (cfg.variant !== 'atr') throw badConfig('atr init for another variant');
+    return controlledInit(init, sample, cfg, dIn, { penalty: 'l1', bias: 'b_enc' });
   },
   buildStep(inputs): StepOutputs {
     const { g, tokenMask, state } = inputs;
@@ -107,7 +116,9 @@ export const atrVariant: Variant = {
     const invN = g.div(g.scalar(1), g.max(g.reduceSum(tokenMask, null), g.scalar(1)));
     const sparsity = g.mul(inputs.sparsityScale, state.lambda);
     const out = reluStep({ ...inputs, alpha: state.alpha }, invN, sparsity, (f, n) => temporalPenalty({ ...inputs, alpha: state.alpha }, cfg, f, n));
-    const next = adaptCoefficients(inputs, cfg, out.l0, out.terms.mse);
-    return { ...out, state: next, extra: { lambda: state.lambda, alpha: state.alpha } };
+    const lambda = updateController(g, atrController(cfg), state, out.l0, inputs.controlFactor);
+    const alpha = adaptAlpha(inputs, cfg, out.terms.mse);
+    const extra = { lambda: state.lambda, lambda_clamp: lambda.clamp, alpha: state.alpha, alpha_clamp: alpha.clamp };
+    return { ...out, state: { ...lambda.state, ...alpha.state }, extra };
   },
 };

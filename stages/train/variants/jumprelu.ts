@@ -4,6 +4,9 @@
  *
  *   z = (x - b_dec) W_enc + b_enc,  f = z H(z - theta),  L = mse + lambda (1/N) sum_t ||f_t||_0
  *
+ * lambda is in the units of the summed-over-d_in MSE (jumpReluCoefficient) and is adapted by the
+ * shared sparsity controller under sparsityControl 'target'.
+ *
  * H has zero derivative almost everywhere, so theta learns through the paper's straight-through
  * pseudo-derivatives with a rectangle kernel K(u) = 1{|u| < 1/2} of bandwidth eps:
  *   d f / d theta := -(theta / eps) K((z - theta) / eps),  d H / d theta := -(1 / eps) K((z - theta) / eps)
@@ -18,6 +21,8 @@ import type { JumpReluConfig } from '../../../schemas/train.js';
 import { badConfig } from '../../../lib/core/errors.js';
 import { columnSums, encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss } from './common.js';
 import { sharedInit, sharedParams } from './standard.js';
+import { controlledInit, MIN_LEVEL, type PreActivationLevels } from './sparsity-init.js';
+import { controllerSpec, controllerState, controlOutputs, type ControllerSpec } from './sparsity-control.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 
 /** FD-only smoothing S(pre0 - theta) - S(pre0 - theta0): zero at theta0, slope -1/eps in the kernel window. */
@@ -35,7 +40,39 @@ function surrogate(inputs: StepInputs, pre: Val, theta: Val, eps: number): { bum
  */
 export function jumpReluScales(cfg: JumpReluConfig, dIn: number): { bandwidth: number; initThreshold: number } {
   const unit = cfg.normalizeActivations === 'expected-norm' ? 0.001 * Math.sqrt(dIn) : 0.001;
-  return { bandwidth: cfg.bandwidth ?? unit, initThreshold: cfg.initThreshold ?? unit };
+  return { bandwidth: cfg.bandwidth ?? unit, initThreshold: typeof cfg.initThreshold === 'number' ? cfg.initThreshold : unit };
+}
+
+/**
+ * Whether the thresholds start from the data (initThreshold 'target', the default with a targetL0):
+ * each latent's threshold is the quantile of its initial pre-activations over the init sample above
+ * which it fires on targetL0 / dSae of the tokens. Adam moves log_threshold by about lr per step, so
+ * from the paper's 0.001 (tuned for 10^5 steps) a 200-step run at lr 5e-4 changes the thresholds
+ * by about 6%, and the L0 penalty sends no gradient to the pre-activations: measured on the demo,
+ * L0 stayed at 687 while the controller raised lambda five-fold.
+ */
+export function thresholdsFromData(cfg: JumpReluConfig): boolean {
+  return cfg.initThreshold === 'target' || (cfg.initThreshold === undefined && cfg.targetL0 !== undefined);
+}
+
+/**
+ * The L0 coefficient in the trainer's units. The paper's lambda is for inputs of unit mean squared
+ * norm; under expected-norm normalisation E||x||^2 is about d_in, so the summed-over-d_in MSE is
+ * d_in times larger and lambda must be too for the same balance: SAELens JumpReLUTrainingSAE
+ * (sae_lens/saes/jumprelu_sae.py, calculate_aux_loss: l0_loss = (l0_coefficient * l0).mean() beside
+ * the summed MSE) takes its l0_coefficient in these units (default 1.0).
+ */
+export function jumpReluCoefficient(cfg: JumpReluConfig, dIn: number): number {
+  return cfg.l0Coefficient * (cfg.normalizeActivations === 'expected-norm' ? dIn : 1);
+}
+
+export function jumpReluController(cfg: JumpReluConfig, dIn: number): ControllerSpec {
+  return controllerSpec(cfg, jumpReluCoefficient(cfg, dIn));
+}
+
+function jumpReluConfig(cfg: StepInputs['cfg']): JumpReluConfig {
+  if (cfg.variant !== 'jumprelu') throw badConfig(`jumprelu step built with variant '${cfg.variant}'`);
+  return cfg;
 }
 
 export const jumpReluVariant: Variant = {
@@ -46,10 +83,19 @@ export const jumpReluVariant: Variant = {
     if (cfg.variant !== 'jumprelu') throw badConfig('jumprelu init for another variant');
     return { ...sharedInit(dIn, dSae, rng, bDec), log_threshold: new Float32Array(dSae).fill(Math.log(jumpReluScales(cfg, dIn).initThreshold)) };
   },
-  initialState: () => ({}),
+  initialState: (cfg, dIn) => controllerState(jumpReluController(jumpReluConfig(cfg), dIn)),
+  lrScales: (cfg) => ({ log_threshold: jumpReluConfig(cfg).thresholdLrScale }),
+  initFromSample(init, sample, cfg, dIn) {
+    const jr = jumpReluConfig(cfg);
+    const wantsLevels = thresholdsFromData(jr);
+    // Thresholds at each latent's target quantile (see thresholdsFromData).
+    const more = (levels: PreActivationLevels, out: typeof init) =>
+      wantsLevels ? { ...out, params: { ...out.params, log_threshold: levels.perLatent.map((v) => Math.log(Math.max(v, MIN_LEVEL))) } } : out;
+    return controlledInit(init, sample, jr, dIn, { penalty: 'l0', bias: 'b_enc', wantsLevels, more });
+  },
   buildStep(inputs): StepOutputs {
-    const { g, cfg, x, params, rows } = inputs;
-    if (cfg.variant !== 'jumprelu') throw badConfig(`jumprelu step built with variant '${cfg.variant}'`);
+    const { g, x, params, rows, state } = inputs;
+    const cfg = jumpReluConfig(inputs.cfg);
     const eps = jumpReluScales(cfg, inputs.dIn).bandwidth;
     const invN = g.scalar(1 / rows);
     const theta = g.exp(params.log_threshold);
@@ -64,7 +110,7 @@ export const jumpReluVariant: Variant = {
     }
     const recon = g.gemm(f, params.W_dec, { c: params.b_dec });
     const { mse, dRecon } = mseLoss(g, x, recon, invN);
-    const coefficient = g.mul(inputs.sparsityScale, g.scalar(cfg.l0Coefficient));
+    const coefficient = g.mul(inputs.sparsityScale, state.lambda);
     const fired = firedCounts(g, gate, rows);
     // In training gateL0 is the gate itself, whose total is already in the fired counts.
     const l0Count = inputs.mode === 'fd' ? g.reduceSum(gateL0, null) : g.reduceSum(fired, null);
@@ -88,6 +134,7 @@ export const jumpReluVariant: Variant = {
       log_threshold: g.mul(dTheta, theta),
     };
     const terms = { mse, l0_penalty: l0Penalty };
-    return { grads, loss: g.add(mse, l0Penalty), terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };
+    const l0 = meanL0(g, fired, invN);
+    return { grads, loss: g.add(mse, l0Penalty), terms, recon, l0, fired, latents: f, ...controlOutputs(g, jumpReluController(cfg, inputs.dIn), state, l0, inputs.controlFactor) };
   },
 };
