@@ -51,8 +51,9 @@ export function flopsPerStep(variant: TrainVariant, b: number, d: number, n: num
   return 5 * dense;
 }
 
+/** The demo's matched-sparsity setting: k for the TopK family, the sparsity controller (target K) for the others. */
 function benchConfig(variant: TrainVariant, dSae: number): TrainConfig {
-  const extra: Record<string, unknown> = variant === 'topk' || variant === 'batchtopk' ? { k: K } : variant === 'atr' ? { seqLen: SEQ } : {};
+  const extra: Record<string, unknown> = variant === 'topk' || variant === 'batchtopk' ? { k: K } : { targetL0: K, ...(variant === 'atr' ? { seqLen: SEQ } : {}) };
   return TrainConfig.parse({ variant, dSae, steps: 1_000_000, batchSize: BATCH, warmupSteps: 100, stepsPerRun: STEPS_PER_RUN, ...extra });
 }
 

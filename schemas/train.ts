@@ -14,7 +14,7 @@ export type TrainVariant = (typeof TRAIN_VARIANTS)[number];
 const RUN_RULE = '0 < v < 1: that fraction of the run; an integer v >= 1: absolute; 0: none';
 
 /** A count of steps (or tokens) given absolutely or as a fraction of the run's (RUN_RULE). */
-function runCount(defaultValue: number, meaning: string) {
+export function runCount(defaultValue: number, meaning: string) {
   return z
     .number()
     .nonnegative()
@@ -58,12 +58,13 @@ const Common = {
 const Control = {
   targetL0: z.number().positive().optional().describe('Target L0 (mean active latents per token) the sparsity controller drives the training L0 to'),
   sparsityControl: z.enum(['fixed', 'target']).optional().describe("'target': the sparsity coefficient adapts every step until L0 reaches targetL0 (needs targetL0); 'fixed': it stays at its configured value; default 'target' when targetL0 is set, else 'fixed'"),
-  controlGain: z.number().positive().default(0.05).describe('Integral gain Ki: each step multiplies the coefficient by exp(Ki (lr_t / lr) tanh(e_t)), e_t the log L0 error predicted controlHorizon steps ahead'),
+  controlGain: z.number().positive().default(0.03).describe('Integral gain Ki: each step multiplies the coefficient by exp(Ki (lr_t / lr) tanh(e_t)), e_t the log L0 error predicted controlHorizon steps ahead'),
   controlHorizon: runCount(0.1, 'Steps ahead the controller predicts the L0 error from its current rate of change (damps the overshoot L0\'s lag causes)'),
   controlStart: runCount(0, 'Step from which the controller adapts the coefficient (it starts at its configured value)'),
   controlSchedule: z.enum(['warmup', 'lr']).default('warmup').describe("Gain schedule of the controller: 'warmup' scales its steps by the LR warm-up factor, 'lr' by lr_t / lr throughout"),
-  controlInit: z.enum(['data', 'config']).default('data').describe("Where the controller starts: 'data' derives lambda_0 from the init sample (2 q for L1, q^2 for jumprelu's L0, q the target-L0 quantile of the initial pre-activations); 'config' starts at the configured coefficient"),
-  l0Ema: z.number().min(0).lt(1).default(0.8).describe('Decay of the L0 running mean the controller reads (atr open question 3: s_t of Eq. 4)'),
+  controlInit: z.enum(['data', 'config']).default('data').describe("Where the controller starts: 'data' derives lambda_0 from the init sample (controlInitFactor x 2 q for L1, x q^2 for jumprelu's L0, q the target-L0 quantile of the initial pre-activations); 'config' starts at the configured coefficient"),
+  controlInitFactor: z.number().positive().default(0.25).describe("Fraction of the data-derived coefficient the controller starts at: the estimate holds for a trained dictionary, and an untrained one collapses under it (L0 fell below 10 on the demo)"),
+  l0Ema: z.number().min(0).lt(1).default(0.5).describe('Decay of the L0 running mean the controller reads (atr open question 3: s_t of Eq. 4)'),
   controlMinFactor: z.number().positive().default(0.01).describe('The coefficient is clamped to [controlMinFactor, controlMaxFactor] * its initial value'),
   controlMaxFactor: z.number().positive().default(100).describe('Upper clamp of the coefficient / its initial value'),
 };
@@ -109,6 +110,7 @@ export const JumpReluConfig = z
     bandwidth: z.number().positive().optional().describe('Rectangle-kernel bandwidth epsilon of the straight-through estimator; default: the paper\'s 0.001 at unit mean squared input norm, i.e. 0.001 * sqrt(d_in) under expected-norm normalisation'),
     initThreshold: z.union([z.number().positive(), z.literal('target')]).optional().describe("Initial threshold theta (stored as log theta): a number (the paper's 0.001 scaled like bandwidth), or 'target': each latent starts at the quantile of its initial pre-activations over the init sample that makes it fire on targetL0 / dSae of the tokens (log theta moves about lr per step, too slow to travel from 0.001 in a short run); default 'target' when targetL0 is set, else 0.001 * sqrt(d_in)"),
     thresholdLrScale: z.number().positive().default(1).describe('Learning-rate multiplier of log_threshold'),
+    thresholdInitL0Factor: z.number().min(1).default(4).describe("initThreshold 'target': thresholds start where each latent fires on this many times targetL0 / dSae of the tokens (L0 first falls while the dictionary is untrained)"),
   })
   .strict();
 

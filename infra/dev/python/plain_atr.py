@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from plain_variants import Controller, Standard, result
+from plain_variants import Controller, Standard, data_start, result
 
 
 class Atr:
@@ -29,9 +29,9 @@ class Atr:
         return v if v == 0 or v >= 1 else max(1, round(v * args.steps))
 
     @classmethod
-    def init_state(cls, args, params):
+    def init_state(cls, args, params, sample=None):
         n = params["W_enc"].shape[1]
-        return {"control": Controller(args, args.lambda0), "alpha": args.alpha0, "mse_ema": None,
+        return {"control": Controller(args, args.lambda0, data_start(args, params, sample, "l1")), "alpha": args.alpha0, "mse_ema": None,
                 "window": collections.deque(), "recent": collections.deque(maxlen=8), "n": n}
 
     @classmethod

@@ -138,8 +138,11 @@ def train(args) -> dict:
     if hasattr(variant, "init_from_sample"):
         variant.init_from_sample(raw, sample * scale, args)
     params = {k: torch.nn.Parameter(v) for k, v in raw.items()}
-    opt = torch.optim.Adam(list(params.values()), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
-    state = variant.init_state(args, params)
+    # log_threshold may learn faster (jumprelu thresholdLrScale): its own parameter group
+    scales = {"log_threshold": getattr(args, "threshold_lr_scale", 1.0)}
+    groups = [{"params": [v], "scale": scales.get(k, 1.0)} for k, v in params.items()]
+    opt = torch.optim.Adam(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
+    state = variant.init_state(args, raw, sample * scale)
     batches = Batches(data, args, gen, excluded)
     since = torch.zeros(args.d_sae)
     state.update(optimizer=opt, since=since)
@@ -153,7 +156,7 @@ def train(args) -> dict:
         if token is not None:
             rows = rows * token[:, None]
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, args)
+            g["lr"] = lr_at(step, args) * g["scale"]
         dead = since >= dead_window
         opt.zero_grad(set_to_none=True)
         out = variant.loss(params, rows, state, args, dead=dead, token=token, pair=pair, step=step)
@@ -213,7 +216,7 @@ def main():
     ap.add_argument("--clip", type=float, default=0.1)
     ap.add_argument("--init-tokens", type=int, default=8192)
     ap.add_argument("--dead-window", type=float, default=0.1, help="tokens, or a fraction of the run's tokens if < 1")
-    ap.add_argument("--max-norm-multiple", type=float, default=5.0, help="0 keeps every token")
+    ap.add_argument("--max-norm-multiple", type=float, default=0.0, help="0 keeps every token (the default, as the ONNX trainer)")
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--order", default=None)
     ap.add_argument("--eval-split", default="test")

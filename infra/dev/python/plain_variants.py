@@ -33,20 +33,24 @@ def pooled_ev(x, recon, w=None):
 
 class Controller:
     """Sparsity controller (stages/train/variants/sparsity-control.ts): multiplicative integral
-    control of lambda on the log L0 error predicted `horizon` steps ahead, gain-scheduled by the
-    LR warm-up; a plain float implementation."""
+    control of lambda on the log L0 error predicted `horizon` steps ahead, each step bounded by how
+    fast L0 has been moving (plus a floor) and scaled by the LR warm-up; a plain float version."""
+
+    RATE_DECAY, RESPONSE_FLOOR = 0.7, 0.2
 
     @staticmethod
     def add_args(ap):
         ap.add_argument("--target-l0", type=float, default=None)
-        ap.add_argument("--control-gain", type=float, default=0.05)
+        ap.add_argument("--control-gain", type=float, default=0.03)
         ap.add_argument("--control-horizon", type=float, default=0.1, help="steps, or a fraction of the run if < 1")
-        ap.add_argument("--l0-ema", type=float, default=0.8)
+        ap.add_argument("--l0-ema", type=float, default=0.5)
+        ap.add_argument("--control-init-factor", type=float, default=0.25)
         ap.add_argument("--control-min-factor", type=float, default=0.01)
         ap.add_argument("--control-max-factor", type=float, default=100.0)
 
-    def __init__(self, args, initial):
-        self.args, self.initial, self.lam = args, initial, initial
+    def __init__(self, args, initial, start=None):
+        start = initial if start is None else start
+        self.args, self.initial, self.lam = args, start, start
         self.ema, self.rate, self.seen = 0.0, 0.0, False
         h = args.control_horizon
         self.horizon = h * args.steps if 0 < h < 1 else h
@@ -54,14 +58,37 @@ class Controller:
     def update(self, l0, step):
         a = self.args
         smoothed = max(l0 if not self.seen else a.l0_ema * self.ema + (1 - a.l0_ema) * l0, 1e-3)
-        self.rate = 0.9 * self.rate + 0.1 * math.log(smoothed / max(self.ema, 1e-3)) if self.seen else 0.0
+        if self.seen:
+            self.rate = self.RATE_DECAY * self.rate + (1 - self.RATE_DECAY) * math.log(smoothed / max(self.ema, 1e-3))
         self.ema, self.seen = smoothed, True
         if a.target_l0 is None:
             return
         factor = min(1.0, (step + 1) / a.warmup) if a.warmup else 1.0
         error = math.log(smoothed / a.target_l0) + self.horizon * self.rate
-        self.lam *= math.exp(a.control_gain * factor * math.tanh(error))
+        bound = abs(self.rate) + self.RESPONSE_FLOOR * a.control_gain
+        change = min(max(a.control_gain * math.tanh(error), -bound), bound)
+        self.lam *= math.exp(change * factor)
         self.lam = min(max(self.lam, self.initial * a.control_min_factor), self.initial * a.control_max_factor)
+
+
+def target_levels(p, sample, target, bias="b_enc", per_latent_target=None):
+    """The (1 - target/n) quantile q of the initial pre-activations over 1,024 sample rows, and each
+    latent's k-th largest pre-activation (k = rows * per_latent_target / n) over the whole sample."""
+    n = p["W_enc"].shape[1]
+    pre = (sample - p["b_dec"]) @ p["W_enc"] + p[bias]
+    k = max(1, round(sample.shape[0] * (per_latent_target or target) / n))
+    per_latent = pre.topk(k, dim=0).values[-1]
+    head = pre[:1024].flatten()
+    q = max(float(head.topk(max(1, round(1024 * target))).values[-1]), 1e-3)
+    return q, per_latent
+
+
+def data_start(args, params, sample, penalty, bias="b_enc"):
+    """lambda_0 from data under a target (sparsity-init.ts): a fraction of 2 q for L1, of q^2 for L0."""
+    if args.target_l0 is None:
+        return None
+    q, _ = target_levels(params, sample, args.target_l0, bias)
+    return args.control_init_factor * (2 * q if penalty == "l1" else q * q)
 
 
 def auxk_loss(pre, residual, dead, W_dec, k_aux, coefficient):
@@ -96,7 +123,7 @@ class TopK:
         ap.add_argument("--auxk-coefficient", type=float, default=1 / 32)
 
     @staticmethod
-    def init_state(args, params):
+    def init_state(args, params, sample=None):
         return {}
 
     @staticmethod
@@ -134,7 +161,7 @@ class BatchTopK(TopK):
         ap.add_argument("--threshold-decay", type=float, default=0.99)
 
     @staticmethod
-    def init_state(args, params):
+    def init_state(args, params, sample=None):
         return {"threshold": -1.0}
 
     @staticmethod
@@ -169,8 +196,8 @@ class Standard:
         ap.add_argument("--l1-coefficient", type=float, default=0.04)
 
     @staticmethod
-    def init_state(args, params):
-        return {"control": Controller(args, args.l1_coefficient)}
+    def init_state(args, params, sample=None):
+        return {"control": Controller(args, args.l1_coefficient, data_start(args, params, sample, "l1"))}
 
     @staticmethod
     def encode(p, x, args, state):
@@ -234,21 +261,21 @@ class JumpReLU:
     @staticmethod
     def add_args(ap):
         ap.add_argument("--l0-coefficient", type=float, default=0.001, help="paper units (unit mean squared norm)")
+        ap.add_argument("--threshold-lr-scale", type=float, default=1.0)
+        ap.add_argument("--threshold-init-l0-factor", type=float, default=4.0)
 
     @staticmethod
-    def init_state(args, params):
+    def init_state(args, params, sample=None):
         d = params["W_enc"].shape[0]
-        return {"control": Controller(args, args.l0_coefficient * d), "eps": 0.001 * math.sqrt(d)}
+        return {"control": Controller(args, args.l0_coefficient * d, data_start(args, params, sample, "l0")), "eps": 0.001 * math.sqrt(d)}
 
     @staticmethod
     def init_from_sample(p, sample, args):
         if args.target_l0 is None:
             return
         n = p["W_enc"].shape[1]
-        k = max(1, round(sample.shape[0] * args.target_l0 / n))
-        pre = (sample - p["b_dec"]) @ p["W_enc"] + p["b_enc"]
-        kth = pre.topk(k, dim=0).values[-1]
-        p["log_threshold"].data = kth.clamp_min(1e-3).log()
+        _, per_latent = target_levels(p, sample, args.target_l0, per_latent_target=min(args.target_l0 * args.threshold_init_l0_factor, n / 2))
+        p["log_threshold"] = per_latent.clamp_min(1e-3).log()
 
     @classmethod
     def loss(cls, p, x, state, args, **_):
@@ -280,7 +307,9 @@ class Gated:
     def add_args(ap):
         pass
 
-    init_state = Standard.init_state
+    @staticmethod
+    def init_state(args, params, sample=None):
+        return {"control": Controller(args, args.l1_coefficient, data_start(args, params, sample, "l1", "b_gate"))}
 
     @staticmethod
     def paths(p, x):

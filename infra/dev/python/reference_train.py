@@ -208,7 +208,7 @@ def initial_state(variant, cfg):
     if variant == "jumprelu":
         control.update(**{"lambda": 0.2, "lambda0": 0.16})
     if variant == "atr":
-        return {**control, "alpha": 0.25, "mseEma": 5.0, "mseSeen": 1.0}
+        return {**control, "l0Ema": 11.0, "l0Rate": 0.0, "alpha": 0.25, "mseEma": 5.0, "mseSeen": 1.0}  # a flat L0: the response bound binds
     if variant in ("standard", "gated", "jumprelu"):
         return control
     if variant == "batchtopk":
@@ -218,17 +218,20 @@ def initial_state(variant, cfg):
 
 def controller(cfg, state, l0, lr_factor):
     """The sparsity controller of stages/train/variants/sparsity-control.ts: a multiplicative
-    integral controller on the log L0 error predicted controlHorizon steps ahead, its step scaled
-    by lr_t / lr (in the family of decoderesearch/synth-sae-bench-experiments
-    CoefficientAutotuner.update: smoothed L0, bounded multiplicative steps, rate awareness)."""
+    integral controller on the log L0 error predicted controlHorizon steps ahead, each step bounded
+    by L0's own rate of change plus a floor and scaled by the gain schedule (in the family of
+    decoderesearch/synth-sae-bench-experiments CoefficientAutotuner.update: smoothed L0, bounded
+    multiplicative steps, rate awareness)."""
     beta, floor = cfg["l0Ema"], 1e-3
     if not state["l0Seen"]:
         smoothed, rate = max(l0, floor), 0.0
     else:
         smoothed = max(beta * state["l0Ema"] + (1 - beta) * l0, floor)
-        rate = 0.9 * state["l0Rate"] + 0.1 * math.log(smoothed / max(state["l0Ema"], floor))
+        rate = 0.7 * state["l0Rate"] + 0.3 * math.log(smoothed / max(state["l0Ema"], floor))
     error = math.log(smoothed / cfg["targetL0"]) + cfg["controlHorizon"] * rate
-    lam = state["lambda"] * math.exp(cfg["controlGain"] * lr_factor * math.tanh(error))
+    bound = abs(rate) + 0.2 * cfg["controlGain"]
+    change = min(max(cfg["controlGain"] * math.tanh(error), -bound), bound)
+    lam = state["lambda"] * math.exp(change * lr_factor)
     start = state["lambda0"]  # the clamps are relative to the start (configured or data-derived)
     lam = min(max(lam, start * cfg["controlMinFactor"]), start * cfg["controlMaxFactor"])
     return {"lambda": lam, "lambda0": start, "l0Ema": smoothed, "l0Rate": rate, "l0Seen": 1.0}

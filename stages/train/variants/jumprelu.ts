@@ -91,7 +91,8 @@ export const jumpReluVariant: Variant = {
     // Thresholds at each latent's target quantile (see thresholdsFromData).
     const more = (levels: PreActivationLevels, out: typeof init) =>
       wantsLevels ? { ...out, params: { ...out.params, log_threshold: levels.perLatent.map((v) => Math.log(Math.max(v, MIN_LEVEL))) } } : out;
-    return controlledInit(init, sample, jr, dIn, { penalty: 'l0', bias: 'b_enc', wantsLevels, more });
+    const perLatentTarget = Math.min((jr.targetL0 ?? 0) * jr.thresholdInitL0Factor, jr.dSae / 2);
+    return controlledInit(init, sample, jr, dIn, { penalty: 'l0', bias: 'b_enc', wantsLevels, perLatentTarget, more });
   },
   buildStep(inputs): StepOutputs {
     const { g, x, params, rows, state } = inputs;

@@ -33,7 +33,9 @@ import type { GraphBuilder, Val } from '../../../lib/onnx/graph-builder.js';
 import type { ControlledConfig } from '../../../schemas/train.js';
 
 /** Decay beta_v of the L0 rate estimate. */
-export const RATE_DECAY = 0.9;
+export const RATE_DECAY = 0.7;
+/** The response limit's floor, as a fraction of the gain. */
+export const RESPONSE_FLOOR = 0.2;
 
 export type ControlMode = 'fixed' | 'integral' | 'proportional';
 
@@ -108,8 +110,10 @@ export function updateController(g: GraphBuilder, spec: ControllerSpec, state: R
     raw = g.mul(g.exp(g.scale(g.sub(l0Ema, g.scalar(spec.target)), spec.eta)), state.lambda0);
   } else {
     const error = g.add(g.op1('Log', [g.scale(l0Ema, 1 / spec.target)]), g.scale(l0Rate, spec.horizon));
-    const step = g.mul(g.scale(g.op1('Tanh', [error]), spec.gain), controlFactor);
-    raw = g.mul(state.lambda, g.exp(step));
+    // No faster than L0 has been moving (plus a floor): the response limit.
+    const bound = g.add(g.abs(l0Rate), g.scalar(RESPONSE_FLOOR * spec.gain));
+    const step = g.min(g.max(g.scale(g.op1('Tanh', [error]), spec.gain), g.neg(bound)), bound);
+    raw = g.mul(state.lambda, g.exp(g.mul(step, controlFactor)));
   }
   const [lo, hi] = [g.scale(state.lambda0, spec.minFactor), g.scale(state.lambda0, spec.maxFactor)];
   const lambda = g.min(g.max(raw, lo), hi);

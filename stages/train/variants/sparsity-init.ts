@@ -31,8 +31,16 @@ export interface PreActivationLevels {
  * Quantiles of pre = (x - b_dec) W_enc + b_enc over the sample x [rows, dIn] (normalised units).
  * `bias` is b_enc (b_gate for gated).
  */
-export async function preActivationLevels(x: Float32Array, rows: number, dIn: number, dSae: number, params: { W_enc: Float32Array; b_dec: Float32Array; bias: Float32Array }, target: number): Promise<PreActivationLevels> {
-  const k = Math.max(1, Math.min(rows, Math.round((rows * target) / dSae)));
+export async function preActivationLevels(
+  x: Float32Array,
+  rows: number,
+  dIn: number,
+  dSae: number,
+  params: { W_enc: Float32Array; b_dec: Float32Array; bias: Float32Array },
+  target: number,
+  perLatentTarget = target,
+): Promise<PreActivationLevels> {
+  const k = Math.max(1, Math.min(rows, Math.round((rows * perLatentTarget) / dSae)));
   const sub = Math.min(rows, QUANTILE_ROWS);
   const kAll = Math.max(1, Math.min(sub * dSae, Math.round(sub * target)));
   const g = new GraphBuilder('float32');
@@ -70,15 +78,15 @@ export async function controlledInit(
   sample: { x: Float32Array; rows: number },
   cfg: ControlledConfig,
   dIn: number,
-  opts: { penalty: 'l1' | 'l0'; bias: string; wantsLevels?: boolean; more?: (levels: PreActivationLevels, init: Init) => Init },
+  opts: { penalty: 'l1' | 'l0'; bias: string; wantsLevels?: boolean; perLatentTarget?: number; more?: (levels: PreActivationLevels, init: Init) => Init },
 ): Promise<Init> {
   const fromData = sparsityControlOf(cfg) === 'target' && cfg.controlInit === 'data';
   if (cfg.targetL0 === undefined || (!fromData && !opts.wantsLevels)) return init;
   const { params } = init;
-  const levels = await preActivationLevels(sample.x, sample.rows, dIn, cfg.dSae, { W_enc: params.W_enc, b_dec: params.b_dec, bias: params[opts.bias] }, cfg.targetL0);
+  const levels = await preActivationLevels(sample.x, sample.rows, dIn, cfg.dSae, { W_enc: params.W_enc, b_dec: params.b_dec, bias: params[opts.bias] }, cfg.targetL0, opts.perLatentTarget);
   let out = init;
   if (fromData) {
-    const lambda = dataCoefficient(opts.penalty, levels.global);
+    const lambda = cfg.controlInitFactor * dataCoefficient(opts.penalty, levels.global);
     out = { params, state: { ...init.state, lambda: Float32Array.of(lambda), lambda0: Float32Array.of(lambda) } };
   }
   return opts.more ? opts.more(levels, out) : out;

@@ -11,7 +11,7 @@ import { createSession, Tensor, type InferenceSession } from '../../../lib/onnx/
 import { TrainConfig, type ControlledConfig } from '../../../schemas/train.js';
 import { controllerSpec, controllerState, updateController, type ControllerSpec } from '../../../stages/train/variants/sparsity-control.js';
 
-const STATE = ['lambda', 'l0Ema', 'l0Rate', 'l0Seen'];
+const STATE = ['lambda', 'lambda0', 'l0Ema', 'l0Rate', 'l0Seen'];
 
 async function controllerSession(spec: ControllerSpec): Promise<InferenceSession> {
   const g = new GraphBuilder('float32');
@@ -53,25 +53,30 @@ function config(extra: Record<string, unknown>): ControlledConfig {
 
 for (const target of [32, 64, 89, 128]) {
   test(`integral controller: L0 from 2500 reaches ${target} within 10% and stays, without oscillating`, async () => {
-    const spec = controllerSpec(config({ targetL0: target }), 0.04);
-    // L0 falls as lambda grows (about 1/lambda^1.5): lambda 0.04 gives L0 1200.
+    // L0 relaxes toward 1200 (0.04 / lambda)^1.5; the start is 0.4 x the lambda the target needs
+    // (as the data-derived start is on the demo).
+    const needed = 0.04 * (1200 / target) ** (1 / 1.5);
+    const spec = controllerSpec(config({ targetL0: target }), 0.4 * needed);
     const { l0s, lambdas, clamps } = await simulate(spec, (lambda) => 1200 * (0.04 / lambda) ** 1.5, 2500, 200);
-    const tail = l0s.slice(120);
-    for (const l0 of tail) assert.ok(Math.abs(l0 / target - 1) < 0.1, `L0 ${l0.toFixed(1)} after step 120 is within 10% of ${target}`);
+    const tail = l0s.slice(150);
+    for (const l0 of tail) assert.ok(Math.abs(l0 / target - 1) < 0.1, `L0 ${l0.toFixed(1)} after step 150 is within 10% of ${target} (path ${l0s.filter((_, i) => i % 20 === 0).map((v) => v.toFixed(0))})`);
     const undershoot = Math.min(...l0s) / target;
     assert.ok(undershoot > 0.75, `overshoot below the target stays under 25% (min L0 / target ${undershoot.toFixed(2)})`);
     let crossings = 0;
     for (let t = 1; t < l0s.length; t++) if (Math.sign(l0s[t] - target) !== Math.sign(l0s[t - 1] - target)) crossings++;
     assert.ok(crossings <= 3, `no oscillation: ${crossings} crossings of the target`);
-    assert.ok(lambdas[lambdas.length - 1] > 0.04, 'lambda grew');
+    assert.ok(Math.abs(lambdas[lambdas.length - 1] / needed - 1) < 0.1, 'lambda ends near the one the target needs');
     assert.ok(clamps.every((c) => c === 0), 'no clamp hit when the target is reachable');
   });
 }
 
-test('an unreachable target drives lambda to its clamp, and the hits are flagged', async () => {
-  const spec = controllerSpec(config({ targetL0: 10, controlMaxFactor: 5 }), 0.04);
-  const { lambdas, clamps } = await simulate(spec, () => 500, 500, 150);
-  assert.ok(Math.abs(lambdas[lambdas.length - 1] - 0.2) < 1e-7, 'lambda ends at 5 x lambda_0');
+test('an unreachable target drives lambda to its clamp at the response limit\'s floor, and the hits are flagged', async () => {
+  const spec = controllerSpec(config({ targetL0: 10, controlMaxFactor: 2 }), 0.04);
+  const { lambdas, clamps } = await simulate(spec, () => 500, 500, 200);
+  // L0 never moves, so each step is the floor 0.2 Ki: lambda doubles in ln 2 / 0.006 = 116 steps.
+  const reached = lambdas.findIndex((l) => l >= 0.08 - 1e-7);
+  assert.ok(reached > 100 && reached < 130, `clamp reached at step ${reached}`);
+  assert.ok(Math.abs(lambdas[lambdas.length - 1] - 0.08) < 1e-7, 'lambda ends at 2 x lambda_0');
   assert.ok(clamps.filter((c) => c === 1).length > 10, 'upper clamp hits flagged');
   assert.ok(clamps.every((c) => c >= 0), 'never at the lower clamp');
 });
