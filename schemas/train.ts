@@ -39,7 +39,7 @@ const Common = {
   bDecInit: z.enum(['geometric-median', 'mean', 'zeros']).default('geometric-median').describe('Initial b_dec from a data sample'),
   initSampleTokens: z.number().int().positive().default(8192).describe('Tokens sampled for b_dec, the normalisation scale and the median token norm'),
   normalizeActivations: z.enum(['expected-norm', 'none']).default('expected-norm').describe('expected-norm: scale inputs by c so E||c x|| = sqrt(d_in) (folded into exported weights)'),
-  maxNormMultiple: z.number().gt(1).nullable().default(null).describe('Tokens whose activation norm exceeds this multiple of the median token norm (of the init sample) are left out of training, as dictionary_learning ActivationBuffer max_activation_norm_multiple does for high-norm attention sinks (it suggests 10; Gemma 3 270M layer 6 has such tokens at 8-10x); null (default, as SAELens and dictionary_learning) keeps every token. Evaluate on the same tokens: a ReLU-family SAE that never saw them can reconstruct them with a norm far above theirs'),
+  maxNormMultiple: z.number().gt(1).nullable().default(5).describe('Tokens whose activation norm exceeds this multiple of the median token norm (of the init sample) are left out of training, as dictionary_learning ActivationBuffer max_activation_norm_multiple does for high-norm attention sinks (Gemma 3 270M layer 6: 0.012% of tokens at 8-10x the median, each a loss spike; the next largest are at 1.7x); null keeps every token. Leave them out of reconstruction metrics too: ReLU-family SAEs, trained with or without them, can reconstruct one with 15x its norm'),
   shuffleBufferMb: z.number().positive().default(1024).describe('Training tokens are shuffled across consecutive activation shards holding up to this many MB (a mixing buffer, as SAELens and dictionary_learning use), not only within one shard'),
   deadWindowTokens: runCount(0.1, 'A latent that has not fired for this many training tokens is dead (AuxK, dead_pct); a fraction is of the run\'s tokens (OpenAI, dictionary_learning: 10,000,000)'),
   checkpointEvery: z.number().int().positive().default(100).describe('Steps between checkpoints'),
@@ -107,9 +107,11 @@ export const JumpReluConfig = z
     l0Coefficient: z.number().nonnegative().default(0.001).describe('L0 penalty coefficient at unit mean squared input norm (the paper\'s convention, like bandwidth); multiplied by d_in under expected-norm normalisation, where the summed-over-d_in MSE is d_in times larger (SAELens JumpReLUTrainingSAE l0_coefficient in those units); the controller\'s start under sparsityControl target'),
     sparsityWarmupSteps: runCount(0, 'Steps over which the L0 coefficient ramps linearly from 0'),
     ...Control,
+    l0Penalty: z.enum(['linear', 'quadratic']).default('linear').describe("'linear': lambda L0 (SAELens), lambda adapted by the sparsity controller; 'quadratic': c (L0 / targetL0 - 1)^2 with c = targetPenaltyCoefficient (dictionary_learning trainers/jumprelu.py), two-sided, so it can also lower the thresholds"),
+    targetPenaltyCoefficient: z.number().positive().default(1).describe("c of l0Penalty 'quadratic' at unit mean squared input norm (dictionary_learning sparsity_penalty: 1.0); multiplied by d_in under expected-norm normalisation, like l0Coefficient"),
     bandwidth: z.number().positive().optional().describe('Rectangle-kernel bandwidth epsilon of the straight-through estimator; default: the paper\'s 0.001 at unit mean squared input norm, i.e. 0.001 * sqrt(d_in) under expected-norm normalisation'),
     initThreshold: z.union([z.number().positive(), z.literal('target')]).optional().describe("Initial threshold theta (stored as log theta): a number (the paper's 0.001 scaled like bandwidth), or 'target': each latent starts at the quantile of its initial pre-activations over the init sample that makes it fire on targetL0 / dSae of the tokens (log theta moves about lr per step, too slow to travel from 0.001 in a short run); default 'target' when targetL0 is set, else 0.001 * sqrt(d_in)"),
-    thresholdLrScale: z.number().positive().default(1).describe('Learning-rate multiplier of log_threshold'),
+    thresholdLrScale: z.number().positive().optional().describe('Learning-rate multiplier of log_threshold; default max(1, 3 / (lr x steps)): Adam moves log theta by about lr per step, so this lets the thresholds change by a factor e^3 over the run, as the paper\'s 10^5 steps do (1 for the paper\'s settings, 30 for 200 steps at lr 5e-4)'),
     thresholdInitL0Factor: z.number().min(1).default(4).describe("initThreshold 'target': thresholds start where each latent fires on this many times targetL0 / dSae of the tokens (L0 first falls while the dictionary is untrained)"),
   })
   .strict();
@@ -167,6 +169,7 @@ export const TrainConfig = z
     }
     if (cfg.variant === 'standard' || cfg.variant === 'gated' || cfg.variant === 'jumprelu' || cfg.variant === 'atr') {
       if (cfg.sparsityControl === 'target' && cfg.targetL0 === undefined) ctx.addIssue({ code: 'custom', path: ['sparsityControl'], message: "sparsityControl 'target' needs targetL0" });
+      if (cfg.variant === 'jumprelu' && cfg.l0Penalty === 'quadratic' && cfg.targetL0 === undefined) ctx.addIssue({ code: 'custom', path: ['l0Penalty'], message: "l0Penalty 'quadratic' needs targetL0" });
       if (cfg.controlMinFactor > 1 || cfg.controlMaxFactor < 1) ctx.addIssue({ code: 'custom', path: ['controlMinFactor'], message: 'controller clamp must contain 1 (controlMinFactor <= 1 <= controlMaxFactor)' });
     }
     if (cfg.variant === 'atr') {

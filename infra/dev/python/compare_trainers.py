@@ -78,10 +78,14 @@ def node_config(variant, args):
 
 @torch.no_grad()
 def evaluate_folder(folder, data):
-    """Pooled EV and L0 of an exported SAE (SAELens layout, raw units) on a split's non-special tokens."""
+    """Pooled EV and L0 of an exported SAE (SAELens layout, raw units) on a split's non-special
+    tokens, and the EV without tokens above 5 x the median norm (massive-activation sinks)."""
     cfg = json.load(open(os.path.join(folder, "cfg.json")))
     w = load_file(os.path.join(folder, "sae.safetensors"))
     x = torch.from_numpy(data.values[~data.is_special].astype(np.float32))
+    norms = x.norm(dim=1)
+    inlier = norms <= 5 * norms.median()
+    per_token = torch.zeros(x.shape[0])
     err = l0 = 0.0
     for i in range(0, x.shape[0], 4096):
         xb = x[i:i + 4096]
@@ -98,16 +102,18 @@ def evaluate_folder(folder, data):
                 f = pre * (pre > w["threshold"]).float()
             else:
                 f = torch.relu(pre)
-        err += float(((f @ w["W_dec"] + w["b_dec"] - xb) ** 2).sum())
+        per_token[i:i + 4096] = ((f @ w["W_dec"] + w["b_dec"] - xb) ** 2).sum(1)
         l0 += float((f != 0).sum())
-    return {"eval_ev": 1 - err / float(((x - x.mean(0)) ** 2).sum()), "eval_l0": l0 / x.shape[0]}
+    xi = x[inlier]
+    return {"eval_ev": 1 - float(per_token.sum()) / float(((x - x.mean(0)) ** 2).sum()), "eval_l0": l0 / x.shape[0],
+            "eval_ev_inliers": 1 - float(per_token[inlier].sum()) / float(((xi - xi.mean(0)) ** 2).sum()), "outliers": int((~inlier).sum())}
 
 
 def run_pair(variant, seed, args, test):
     out = os.path.join(args.out, f"{variant}-s{seed}")
     os.makedirs(out, exist_ok=True)
     files = part_files(args.extract, "train")
-    cmd = ["node", "--input-type=module", "-e", NODE_DRIVER, os.path.join(ROOT, "dist"), json.dumps(node_config(variant, args)), str(seed), out, *files]
+    cmd = ["node", "--input-type=module", "-e", NODE_DRIVER, args.dist, json.dumps(node_config(variant, args)), str(seed), out, *files]
     ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     ours.update(evaluate_folder(out, test))
     plain_cmd = [PYTHON, os.path.join(os.path.dirname(__file__), "plain_trainers.py"), "--extract", args.extract, "--variant", variant,
@@ -116,20 +122,24 @@ def run_pair(variant, seed, args, test):
     if args.target_l0:
         plain_cmd += ["--target-l0", str(args.target_l0)] + (["--k", str(round(args.target_l0))] if variant in ("topk", "batchtopk") else [])
     plain = json.loads(subprocess.run(plain_cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    row = {"variant": variant, "seed": seed, "ours_ev": ours["eval_ev"], "ours_l0": ours["eval_l0"], "plain_ev": plain["eval_ev"], "plain_l0": plain["eval_l0"],
-           "ours_seconds": ours["seconds"], "plain_seconds": plain["train_seconds"]}
+    row = {"variant": variant, "seed": seed, "ours_ev": ours["eval_ev_inliers"], "ours_ev_all": ours["eval_ev"], "ours_l0": ours["eval_l0"],
+           "plain_ev": plain["eval_ev_inliers"], "plain_ev_all": plain["eval_ev"], "plain_l0": plain["eval_l0"],
+           "ours_seconds": ours["seconds"], "plain_seconds": plain["train_seconds"], "outliers": ours["outliers"]}
     print(json.dumps(row), flush=True)
     return row
 
 
 def table(rows):
-    def stat(values):
-        return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:.3f}"
-    lines = ["| variant | seeds | EV ours | EV plain PyTorch | L0 ours | L0 plain PyTorch |", "| --- | --- | --- | --- | --- | --- |"]
+    def stat(values, digits=3):
+        mean = f"{statistics.mean(values):.{digits}f}"
+        return f"{mean} ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else mean
+    lines = ["| variant | seeds | EV ours | EV plain PyTorch | EV ours, all tokens | EV plain, all tokens | L0 ours | L0 plain PyTorch |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for variant in dict.fromkeys(r["variant"] for r in rows):
         rs = [r for r in rows if r["variant"] == variant]
         lines.append(f"| {variant} | {len(rs)} | {stat([r['ours_ev'] for r in rs])} | {stat([r['plain_ev'] for r in rs])} | "
-                     f"{stat([r['ours_l0'] for r in rs]).replace('.000', '')} | {stat([r['plain_l0'] for r in rs])} |")
+                     f"{stat([r['ours_ev_all'] for r in rs])} | {stat([r['plain_ev_all'] for r in rs])} | "
+                     f"{stat([r['ours_l0'] for r in rs], 1)} | {stat([r['plain_l0'] for r in rs], 1)} |")
     return "\n".join(lines)
 
 
@@ -147,6 +157,7 @@ def main():
     ap.add_argument("--ours", default="{}", help="JSON: per-variant TrainConfig overrides")
     ap.add_argument("--plain", default="{}", help="JSON: per-variant extra plain_trainers.py arguments")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--dist", default=os.path.join(ROOT, "dist"), help="compiled TypeScript (a copy keeps a long comparison independent of rebuilds)")
     args = ap.parse_args()
     test = load_split(args.extract, "test")
     rows = [run_pair(v, int(s), args, test) for v in args.variants.split(",") for s in args.seeds.split(",")]

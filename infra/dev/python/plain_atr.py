@@ -91,8 +91,13 @@ class Atr:
         with torch.no_grad():
             recon = torch.relu((x - p["b_dec"]) @ p["W_enc"] + p["b_enc"]) @ p["W_dec"] + p["b_dec"]
         residual = x - recon
-        weights = (residual ** 2).sum(1) ** 2 * w
-        picks = torch.multinomial(weights, len(chosen), replacement=True)
+        # loss^2 draws, without replacement, never among tokens above 5 x the median norm (resample.ts drawWeights)
+        norms = x.norm(dim=1)
+        cut = 5 * norms[w > 0].median()
+        weights = (residual ** 2).sum(1) ** 2 * w * (norms <= cut).float()
+        count = min(len(chosen), int((weights > 0).sum()))
+        chosen = chosen[:count]
+        picks = torch.multinomial(weights, count, replacement=False)
         alive = torch.ones(n, dtype=torch.bool)
         alive[chosen] = False
         enc_norm = p["W_enc"].detach()[:, alive].norm(dim=0).mean()
@@ -100,7 +105,10 @@ class Atr:
         with torch.no_grad():
             p["W_dec"][chosen] = directions
             p["W_enc"][:, chosen] = 0.2 * enc_norm * directions.T
-            p["b_enc"][chosen] = 0
+            # b_enc: each new latent fires on targetL0 / n of the valid tokens (resample.ts firingBiases)
+            pre = (x[w > 0] - p["b_dec"]) @ p["W_enc"][:, chosen]
+            k = max(1, round(pre.shape[0] * args.target_l0 / n))
+            p["b_enc"][chosen] = -pre.topk(k, dim=0).values[-1]
         opt = state["optimizer"]
         for name, cols in (("W_dec", None), ("W_enc", True), ("b_enc", None)):
             for key in ("exp_avg", "exp_avg_sq"):

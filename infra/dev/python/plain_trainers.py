@@ -139,7 +139,8 @@ def train(args) -> dict:
         variant.init_from_sample(raw, sample * scale, args)
     params = {k: torch.nn.Parameter(v) for k, v in raw.items()}
     # log_threshold may learn faster (jumprelu thresholdLrScale): its own parameter group
-    scales = {"log_threshold": getattr(args, "threshold_lr_scale", 1.0)}
+    scale = getattr(args, "threshold_lr_scale", None)
+    scales = {"log_threshold": scale if scale is not None else max(1.0, 3 / (args.lr * args.steps))}
     groups = [{"params": [v], "scale": scales.get(k, 1.0)} for k, v in params.items()]
     opt = torch.optim.Adam(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     state = variant.init_state(args, raw, sample * scale)
@@ -192,15 +193,19 @@ def train(args) -> dict:
 def evaluate(args, variant, params, state, scale) -> dict:
     data = load_split(args.extract, args.eval_split)
     x = torch.from_numpy(data.values[~data.is_special].astype(np.float32)) * scale
-    err = 0.0
+    per_token = torch.zeros(x.shape[0])
     l0 = 0.0
     for i in range(0, x.shape[0], 4096):
         xb = x[i:i + 4096]
         f, recon = variant.infer(params, xb, state, args)
-        err += float(((recon - xb) ** 2).sum())
+        per_token[i:i + 4096] = ((recon - xb) ** 2).sum(1)
         l0 += float((f != 0).sum())
-    total = float(((x - x.mean(0)) ** 2).sum())
-    return {"eval_tokens": x.shape[0], "eval_ev": 1 - err / total, "eval_l0": l0 / x.shape[0]}
+    # also without massive-norm tokens (above 5 x the median norm), as compare_trainers.py
+    norms = x.norm(dim=1)
+    inlier = norms <= 5 * norms.median()
+    xi = x[inlier]
+    return {"eval_tokens": x.shape[0], "eval_ev": 1 - float(per_token.sum()) / float(((x - x.mean(0)) ** 2).sum()), "eval_l0": l0 / x.shape[0],
+            "eval_ev_inliers": 1 - float(per_token[inlier].sum()) / float(((xi - xi.mean(0)) ** 2).sum())}
 
 
 def main():
@@ -216,7 +221,7 @@ def main():
     ap.add_argument("--clip", type=float, default=0.1)
     ap.add_argument("--init-tokens", type=int, default=8192)
     ap.add_argument("--dead-window", type=float, default=0.1, help="tokens, or a fraction of the run's tokens if < 1")
-    ap.add_argument("--max-norm-multiple", type=float, default=0.0, help="0 keeps every token (the default, as the ONNX trainer)")
+    ap.add_argument("--max-norm-multiple", type=float, default=5.0, help="0 keeps every token; default 5, as the ONNX trainer")
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--order", default=None)
     ap.add_argument("--eval-split", default="test")

@@ -261,7 +261,7 @@ class JumpReLU:
     @staticmethod
     def add_args(ap):
         ap.add_argument("--l0-coefficient", type=float, default=0.001, help="paper units (unit mean squared norm)")
-        ap.add_argument("--threshold-lr-scale", type=float, default=1.0)
+        ap.add_argument("--threshold-lr-scale", type=float, default=None, help="default max(1, 3 / (lr x steps)), as the ONNX trainer")
         ap.add_argument("--threshold-init-l0-factor", type=float, default=4.0)
 
     @staticmethod

@@ -51,11 +51,19 @@ CONFIGS = {
     "atr": dict(lambda0=0.05, targetL0=6, alpha0=0.3, alphaBeta=0.95, mseEmaSteps=10, seqLen=SEQ,
                 temporalNorm="pairs", alphaSignal="quality", **CONTROL),
 }
+# Extra fixtures: name -> config (the variant is the name's first word)
+EXTRA = {
+    "jumprelu-quadratic": dict(bandwidth=0.1, initThreshold=0.1, targetL0=6, l0Penalty="quadratic", targetPenaltyCoefficient=0.5, **CONTROL),
+}
+
+
 # the ONNX trainer's coefficient units: the JumpReLU lambda is the paper's (unit mean squared norm)
 # times d_in under expected-norm normalisation (SAELens l0_coefficient units)
 def initial_coefficient(variant, cfg):
+    if cfg.get("l0Penalty") == "quadratic":
+        return cfg["targetPenaltyCoefficient"] * D_IN
     return {"standard": cfg.get("l1Coefficient"), "gated": cfg.get("l1Coefficient"), "atr": cfg.get("lambda0"),
-            "jumprelu": cfg.get("l0Coefficient", 0) * D_IN}.get(variant)
+            "jumprelu": cfg.get("l0Coefficient", 0.001) * D_IN}.get(variant)
 
 
 def rectangle(u):
@@ -165,10 +173,15 @@ def forward(variant, cfg, p, x, dead, masks, state):
     if variant in ("topk", "batchtopk"):
         terms["auxk"] = aux_k(cfg, pre, recon, x, dead, p["W_dec"])
     if variant == "jumprelu":
-        # SAELens JumpReLUTrainingSAE.calculate_aux_loss: l0_loss = (l0_coefficient * l0).mean(),
-        # with l0 the per-token count through the Step STE, beside the summed-over-d MSE
         l0 = StepFn.apply(pre, p["log_threshold"].exp(), cfg["bandwidth"]).sum(dim=-1)
-        terms["l0_penalty"] = (state["lambda"] * l0).mean()
+        if cfg.get("l0Penalty") == "quadratic":
+            # dictionary_learning trainers/jumprelu.py JumpReluTrainer.loss:
+            # sparsity_coefficient * (l0 / target_l0 - 1)^2 with l0 the batch mean through the Step STE
+            terms["l0_penalty"] = state["lambda"] * (l0.mean() / cfg["targetL0"] - 1) ** 2
+        else:
+            # SAELens JumpReLUTrainingSAE.calculate_aux_loss: l0_loss = (l0_coefficient * l0).mean(),
+            # with l0 the per-token count through the Step STE, beside the summed-over-d MSE
+            terms["l0_penalty"] = (state["lambda"] * l0).mean()
         return terms, recon, (pre > p["log_threshold"].exp()).to(x).sum(0), f
     return terms, recon, (f > 0).to(x).sum(0), f
 
@@ -250,7 +263,12 @@ def next_state(variant, cfg, state, terms, l0, kept_vals):
     f32 = lambda v: float(np.float32(v))
     out = {}
     if variant in ("standard", "gated", "jumprelu", "atr"):
-        out.update(controller(cfg, state, l0, LR_T / cfg["lr"]))
+        if cfg.get("l0Penalty") == "quadratic":  # the penalty targets L0 itself: lambda (= c) is fixed
+            smoothed = cfg["l0Ema"] * state["l0Ema"] + (1 - cfg["l0Ema"]) * l0
+            rate = 0.7 * state["l0Rate"] + 0.3 * math.log(smoothed / state["l0Ema"])
+            out.update({"lambda": state["lambda"], "lambda0": state["lambda0"], "l0Ema": smoothed, "l0Rate": rate, "l0Seen": 1.0})
+        else:
+            out.update(controller(cfg, state, l0, LR_T / cfg["lr"]))
     if variant == "atr":
         mse = float(terms["mse"].detach())
         decay = 1 - 1 / cfg["mseEmaSteps"]
@@ -264,8 +282,9 @@ def next_state(variant, cfg, state, terms, l0, kept_vals):
     return {k: f32(v) for k, v in out.items()}
 
 
-def one_step(variant):
-    cfg = {**COMMON, **CONFIGS[variant]}
+def one_step(variant, name=None):
+    """One step of `variant`; `name` picks an extra fixture (EXTRA) with its own config."""
+    cfg = {**COMMON, **(EXTRA[name] if name else CONFIGS[variant])}
     gen = torch.Generator().manual_seed(1234 + list(CONFIGS).index(variant))
     x_raw = torch.randn(ROWS, D_IN, generator=gen) * 1.5 + 0.3
     params = initial(variant, gen)
@@ -291,7 +310,10 @@ def one_step(variant):
             W.grad -= (W.grad * W).sum(1, keepdim=True) * W
         grad_norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(q.grad) for q in p.values()])))
         torch.nn.utils.clip_grad_norm_(list(p.values()), cfg["gradClip"])
-    opt = torch.optim.Adam(list(p.values()), lr=LR_T, betas=(0.9, 0.999), eps=cfg["adamEps"])
+    # jumprelu's log_threshold learns at thresholdLrScale x lr (default max(1, 3 / (lr x steps)))
+    threshold_scale = cfg.get("thresholdLrScale", max(1.0, 3 / (cfg["lr"] * cfg["steps"])))
+    groups = [{"params": [q], "lr": LR_T * (threshold_scale if k == "log_threshold" else 1.0)} for k, q in p.items()]
+    opt = torch.optim.Adam(groups, lr=LR_T, betas=(0.9, 0.999), eps=cfg["adamEps"])
     for k, q in p.items():
         opt.state[q] = {"step": torch.tensor(float(STEP)), "exp_avg": m0[k].clone(), "exp_avg_sq": v0[k].clone()}
     opt.step()
@@ -324,14 +346,14 @@ def one_step(variant):
     tensors["recon"] = recon.detach()
     if variant != "atr":
         del tensors["tokenMask"], tensors["pairMask"]
-    write_fixture(variant, cfg, tensors, {
+    write_fixture(name or variant, variant, cfg, tensors, {
         "state": state, "nextState": next_state(variant, cfg, state, terms, l0, kept), "metrics": metrics,
         "step": STEP, "normScale": NORM_SCALE, "rows": ROWS, "dIn": D_IN,
         "initialCoefficient": initial_coefficient(variant, cfg),
     })
 
 
-def write_fixture(variant, cfg, tensors, meta):
+def write_fixture(fixture, variant, cfg, tensors, meta):
     blob = bytearray()
     index = {}
     for name, t in tensors.items():
@@ -339,10 +361,10 @@ def write_fixture(variant, cfg, tensors, meta):
         index[name] = {"offset": len(blob), "shape": list(arr.shape)}
         blob += arr.tobytes()
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{variant}.bin").write_bytes(bytes(blob))
+    (OUT / f"{fixture}.bin").write_bytes(bytes(blob))
     doc = {"generator": "infra/dev/python/reference_train.py", "torch": torch.__version__, "variant": variant,
            "config": {"variant": variant, **cfg}, "tensors": index, **meta}
-    (OUT / f"{variant}.json").write_text(json.dumps(doc, indent=1) + "\n")
+    (OUT / f"{fixture}.json").write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def threshold_sequence():
@@ -369,6 +391,9 @@ def threshold_sequence():
 if __name__ == "__main__":
     for name in CONFIGS:
         one_step(name)
+        print("wrote", name)
+    for name in EXTRA:
+        one_step(name.split("-")[0], name)
         print("wrote", name)
     threshold_sequence()
     print("wrote batchtopk-threshold")

@@ -66,8 +66,38 @@ export function jumpReluCoefficient(cfg: JumpReluConfig, dIn: number): number {
   return cfg.l0Coefficient * (cfg.normalizeActivations === 'expected-norm' ? dIn : 1);
 }
 
+/**
+ * The controller of the L0 coefficient; under l0Penalty 'quadratic' the penalty targets L0 itself,
+ * so its coefficient c stays fixed (the state is carried unchanged).
+ */
 export function jumpReluController(cfg: JumpReluConfig, dIn: number): ControllerSpec {
+  if (cfg.l0Penalty === 'quadratic') {
+    const c = cfg.targetPenaltyCoefficient * (cfg.normalizeActivations === 'expected-norm' ? dIn : 1);
+    return controllerSpec({ ...cfg, sparsityControl: 'fixed' }, c);
+  }
   return controllerSpec(cfg, jumpReluCoefficient(cfg, dIn));
+}
+
+/** Travel of log theta over a run at the default threshold learning rate (e^3). */
+const THRESHOLD_TRAVEL = 3;
+
+/** log_threshold's learning-rate multiplier (schemas/train.ts thresholdLrScale). */
+export function thresholdLrScale(cfg: JumpReluConfig): number {
+  return cfg.thresholdLrScale ?? Math.max(1, THRESHOLD_TRAVEL / (cfg.lr * cfg.steps));
+}
+
+/**
+ * The L0 penalty P of mean L0 m (scalar) and its slope s = dP/dm, with coefficient c:
+ * 'linear' P = c m (SAELens JumpReLUTrainingSAE.calculate_aux_loss);
+ * 'quadratic' P = c (m / T - 1)^2, s = 2 c (m / T - 1) / T (dictionary_learning trainers/jumprelu.py
+ * JumpReluTrainer.loss), which pulls L0 up as well as down.
+ */
+function penaltyOf(inputs: StepInputs, cfg: JumpReluConfig, m: Val, c: Val): { l0Penalty: Val; slope: Val } {
+  const { g } = inputs;
+  if (cfg.l0Penalty === 'linear') return { l0Penalty: g.mul(m, c), slope: c };
+  if (cfg.targetL0 === undefined) throw badConfig("jumprelu l0Penalty 'quadratic' needs targetL0");
+  const rel = g.sub(g.scale(m, 1 / cfg.targetL0), g.scalar(1));
+  return { l0Penalty: g.mul(g.square(rel), c), slope: g.mul(g.scale(rel, 2 / cfg.targetL0), c) };
 }
 
 function jumpReluConfig(cfg: StepInputs['cfg']): JumpReluConfig {
@@ -84,7 +114,7 @@ export const jumpReluVariant: Variant = {
     return { ...sharedInit(dIn, dSae, rng, bDec), log_threshold: new Float32Array(dSae).fill(Math.log(jumpReluScales(cfg, dIn).initThreshold)) };
   },
   initialState: (cfg, dIn) => controllerState(jumpReluController(jumpReluConfig(cfg), dIn)),
-  lrScales: (cfg) => ({ log_threshold: jumpReluConfig(cfg).thresholdLrScale }),
+  lrScales: (cfg) => ({ log_threshold: thresholdLrScale(jumpReluConfig(cfg)) }),
   initFromSample(init, sample, cfg, dIn) {
     const jr = jumpReluConfig(cfg);
     const wantsLevels = thresholdsFromData(jr);
@@ -92,7 +122,9 @@ export const jumpReluVariant: Variant = {
     const more = (levels: PreActivationLevels, out: typeof init) =>
       wantsLevels ? { ...out, params: { ...out.params, log_threshold: levels.perLatent.map((v) => Math.log(Math.max(v, MIN_LEVEL))) } } : out;
     const perLatentTarget = Math.min((jr.targetL0 ?? 0) * jr.thresholdInitL0Factor, jr.dSae / 2);
-    return controlledInit(init, sample, jr, dIn, { penalty: 'l0', bias: 'b_enc', wantsLevels, perLatentTarget, more });
+    // Under the quadratic penalty c stays as configured; only the thresholds come from the data.
+    const controlled = jr.l0Penalty === 'quadratic' ? { ...jr, sparsityControl: 'fixed' as const } : jr;
+    return controlledInit(init, sample, controlled, dIn, { penalty: 'l0', bias: 'b_enc', wantsLevels, perLatentTarget, more });
   },
   buildStep(inputs): StepOutputs {
     const { g, x, params, rows, state } = inputs;
@@ -115,17 +147,17 @@ export const jumpReluVariant: Variant = {
     const fired = firedCounts(g, gate, rows);
     // In training gateL0 is the gate itself, whose total is already in the fired counts.
     const l0Count = inputs.mode === 'fd' ? g.reduceSum(gateL0, null) : g.reduceSum(fired, null);
-    const l0Penalty = g.mul(g.mul(l0Count, invN), coefficient);
+    const { l0Penalty, slope } = penaltyOf(inputs, cfg, g.mul(l0Count, invN), coefficient);
     const dF = g.gemm(dRecon, params.W_dec, { transB: true });
     // K = 1{|pre - theta| < eps/2} from two boolean compares against [n] bounds (no float pass for |pre - theta|).
     const half = g.scalar(eps / 2);
     const inWindow = g.op1('And', [g.greater(pre, g.sub(theta, half)), g.less(pre, g.add(theta, half))]);
     const kernel = g.cast(inWindow, g.floatType);
-    // d theta = -(1/eps) sum_t K (theta dF + lambda/N) = -(1/eps) (theta sum_t K dF + (lambda/N) sum_t K);
+    // d theta = -(1/eps) sum_t K (theta dF + s/N) = -(1/eps) (theta sum_t K dF + (s/N) sum_t K), s = dP/dL0;
     // d log theta = theta d theta. Two column sums instead of two more [N, n] passes.
     const kernelDf = columnSums(g, g.mul(kernel, dF), rows);
     const kernelCount = columnSums(g, kernel, rows);
-    const dTheta = g.scale(g.add(g.mul(kernelDf, theta), g.mul(kernelCount, g.mul(coefficient, invN))), -1 / eps);
+    const dTheta = g.scale(g.add(g.mul(kernelDf, theta), g.mul(kernelCount, g.mul(slope, invN))), -1 / eps);
     const enc = encoderBackward(g, xc, g.mul(dF, gate), params.W_enc, rows);
     const grads = {
       W_enc: enc.dW_enc,

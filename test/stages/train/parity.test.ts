@@ -62,7 +62,10 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, lab
   assert.ok(maxErr <= tol * Math.max(maxRef, 1e-12), `${label}: max error ${maxErr} vs max |ref| ${maxRef}`);
 }
 
-for (const variant of TRAIN_VARIANTS) {
+/** One fixture per variant, plus jumprelu with dictionary_learning's quadratic target-L0 penalty. */
+const FIXTURES = [...TRAIN_VARIANTS, 'jumprelu-quadratic'];
+
+for (const variant of FIXTURES) {
   test(`${variant}: gradients and loss terms equal the PyTorch reference`, async () => {
     const { meta, tensor } = loadFixture(variant);
     const cfg = TrainConfig.parse(meta.config);
@@ -78,7 +81,7 @@ for (const variant of TRAIN_VARIANTS) {
       controlFactor: new Tensor('float32', Float32Array.of(learningRate(cfg, meta.step) / cfg.lr), []),
       deadMask: new Tensor('float32', since.map((s) => (s >= cfg.deadWindowTokens ? 1 : 0)), [dims.dSae]),
     };
-    if (variant === 'atr') {
+    if (cfg.variant === 'atr') {
       feeds.tokenMask = new Tensor('float32', tensor('tokenMask'), [dims.rows]);
       feeds.pairMask = new Tensor('float32', tensor('pairMask'), [dims.rows]);
     }
@@ -105,7 +108,7 @@ for (const variant of TRAIN_VARIANTS) {
       variantState: Object.fromEntries(runner.graph.state.map((s) => [s, Float32Array.of(meta.state[s])])),
       sinceFired: tensor('sinceFired'),
     };
-    const batch = variant === 'atr' ? { steps: 1, xs: tensor('x'), tokenMasks: tensor('tokenMask'), pairMasks: tensor('pairMask') } : { steps: 1, xs: tensor('x') };
+    const batch = cfg.variant === 'atr' ? { steps: 1, xs: tensor('x'), tokenMasks: tensor('tokenMask'), pairMasks: tensor('pairMask') } : { steps: 1, xs: tensor('x') };
     const result = await runner.run(state, batch, scheduleTable(cfg, meta.step, 1), meta.normScale);
     for (const n of names) {
       assertClose(state.params[n], tensor(`next:param:${n}`), `${variant} param ${n}`);
@@ -124,7 +127,7 @@ for (const variant of TRAIN_VARIANTS) {
   test(`${variant}: the sparsity coefficient starts where the reference puts it`, () => {
     const { meta } = loadFixture(variant);
     const cfg = TrainConfig.parse(meta.config);
-    const initial = variantFor(variant).initialState(cfg, meta.dIn);
+    const initial = variantFor(cfg.variant).initialState(cfg, meta.dIn);
     if (meta.initialCoefficient === null) return assert.equal(initial.lambda, undefined);
     assertClose(initial.lambda, [meta.initialCoefficient], `${variant} initial lambda`);
   });
