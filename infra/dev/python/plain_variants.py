@@ -263,10 +263,18 @@ class JumpReLU:
         ap.add_argument("--l0-coefficient", type=float, default=0.001, help="paper units (unit mean squared norm)")
         ap.add_argument("--threshold-lr-scale", type=float, default=None, help="default max(1, 3 / (lr x steps)), as the ONNX trainer")
         ap.add_argument("--threshold-init-l0-factor", type=float, default=4.0)
+        ap.add_argument("--l0-penalty", choices=["linear", "quadratic"], default=None, help="default quadratic with a target")
+        ap.add_argument("--target-penalty-coefficient", type=float, default=1.0, help="dictionary_learning units (x d)")
 
     @staticmethod
-    def init_state(args, params, sample=None):
+    def quadratic(args):
+        return (args.l0_penalty or ("quadratic" if args.target_l0 else "linear")) == "quadratic"
+
+    @classmethod
+    def init_state(cls, args, params, sample=None):
         d = params["W_enc"].shape[0]
+        if cls.quadratic(args):
+            return {"c": args.target_penalty_coefficient * d, "eps": 0.001 * math.sqrt(d)}
         return {"control": Controller(args, args.l0_coefficient * d, data_start(args, params, sample, "l0")), "eps": 0.001 * math.sqrt(d)}
 
     @staticmethod
@@ -284,13 +292,19 @@ class JumpReLU:
         f = JumpReLUFn.apply(pre, theta, state["eps"])
         recon = f @ p["W_dec"] + p["b_dec"]
         mse = ((recon - x) ** 2).sum(-1).mean()
-        lam = state["control"].lam
-        l0 = (lam * StepFn.apply(pre, theta, state["eps"]).sum(-1)).mean()
+        counts = StepFn.apply(pre, theta, state["eps"]).sum(-1)
+        if "c" in state:  # dictionary_learning trainers/jumprelu.py: c (L0 / target - 1)^2
+            lam = state["c"]
+            l0 = lam * (counts.mean() / args.target_l0 - 1) ** 2
+        else:  # SAELens: (lambda * L0).mean()
+            lam = state["control"].lam
+            l0 = (lam * counts).mean()
         return result(mse + l0, mse, recon, x, f, log={"l0_penalty": l0.detach(), "lambda": lam})
 
     @staticmethod
     def after_step(p, state, out, args, step):
-        state["control"].update(float(out["l0"]), step)
+        if "control" in state:
+            state["control"].update(float(out["l0"]), step)
 
     @classmethod
     def infer(cls, p, x, state, args):

@@ -46,7 +46,7 @@ CONFIGS = {
     "standard": dict(l1Coefficient=0.05, targetL0=5, **CONTROL),
     "topk": dict(k=4, kAux=5, auxKCoefficient=0.25),
     "batchtopk": dict(k=4, kAux=5, auxKCoefficient=0.25, thresholdDecay=0.9, thresholdStartStep=2),
-    "jumprelu": dict(l0Coefficient=0.02, bandwidth=0.1, initThreshold=0.1, targetL0=6, **CONTROL),
+    "jumprelu": dict(l0Coefficient=0.02, bandwidth=0.1, initThreshold=0.1, targetL0=6, l0Penalty="linear", **CONTROL),
     "gated": dict(l1Coefficient=0.05, targetL0=20, **CONTROL),
     "atr": dict(lambda0=0.05, targetL0=6, alpha0=0.3, alphaBeta=0.95, mseEmaSteps=10, seqLen=SEQ,
                 temporalNorm="pairs", alphaSignal="quality", **CONTROL),

@@ -71,11 +71,16 @@ export function jumpReluCoefficient(cfg: JumpReluConfig, dIn: number): number {
  * so its coefficient c stays fixed (the state is carried unchanged).
  */
 export function jumpReluController(cfg: JumpReluConfig, dIn: number): ControllerSpec {
-  if (cfg.l0Penalty === 'quadratic') {
+  if (l0PenaltyOf(cfg) === 'quadratic') {
     const c = cfg.targetPenaltyCoefficient * (cfg.normalizeActivations === 'expected-norm' ? dIn : 1);
     return controllerSpec({ ...cfg, sparsityControl: 'fixed' }, c);
   }
   return controllerSpec(cfg, jumpReluCoefficient(cfg, dIn));
+}
+
+/** The L0 penalty form: 'quadratic' under a target unless configured (schemas/train.ts l0Penalty). */
+export function l0PenaltyOf(cfg: JumpReluConfig): 'linear' | 'quadratic' {
+  return cfg.l0Penalty ?? (cfg.targetL0 !== undefined ? 'quadratic' : 'linear');
 }
 
 /** Travel of log theta over a run at the default threshold learning rate (e^3). */
@@ -94,7 +99,7 @@ export function thresholdLrScale(cfg: JumpReluConfig): number {
  */
 function penaltyOf(inputs: StepInputs, cfg: JumpReluConfig, m: Val, c: Val): { l0Penalty: Val; slope: Val } {
   const { g } = inputs;
-  if (cfg.l0Penalty === 'linear') return { l0Penalty: g.mul(m, c), slope: c };
+  if (l0PenaltyOf(cfg) === 'linear') return { l0Penalty: g.mul(m, c), slope: c };
   if (cfg.targetL0 === undefined) throw badConfig("jumprelu l0Penalty 'quadratic' needs targetL0");
   const rel = g.sub(g.scale(m, 1 / cfg.targetL0), g.scalar(1));
   return { l0Penalty: g.mul(g.square(rel), c), slope: g.mul(g.scale(rel, 2 / cfg.targetL0), c) };
@@ -123,7 +128,7 @@ export const jumpReluVariant: Variant = {
       wantsLevels ? { ...out, params: { ...out.params, log_threshold: levels.perLatent.map((v) => Math.log(Math.max(v, MIN_LEVEL))) } } : out;
     const perLatentTarget = Math.min((jr.targetL0 ?? 0) * jr.thresholdInitL0Factor, jr.dSae / 2);
     // Under the quadratic penalty c stays as configured; only the thresholds come from the data.
-    const controlled = jr.l0Penalty === 'quadratic' ? { ...jr, sparsityControl: 'fixed' as const } : jr;
+    const controlled = l0PenaltyOf(jr) === 'quadratic' ? { ...jr, sparsityControl: 'fixed' as const } : jr;
     return controlledInit(init, sample, controlled, dIn, { penalty: 'l0', bias: 'b_enc', wantsLevels, perLatentTarget, more });
   },
   buildStep(inputs): StepOutputs {
