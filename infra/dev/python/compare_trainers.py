@@ -113,8 +113,13 @@ def run_pair(variant, seed, args, test):
     out = os.path.join(args.out, f"{variant}-s{seed}")
     os.makedirs(out, exist_ok=True)
     files = part_files(args.extract, "train")
-    cmd = ["node", "--input-type=module", "-e", NODE_DRIVER, args.dist, json.dumps(node_config(variant, args)), str(seed), out, *files]
-    ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    saved = os.path.join(out, "ours.json")
+    if os.path.exists(saved):  # a restarted comparison reuses finished runs of ours
+        ours = json.load(open(saved))
+    else:
+        cmd = ["node", "--input-type=module", "-e", NODE_DRIVER, args.dist, json.dumps(node_config(variant, args)), str(seed), out, *files]
+        ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        json.dump(ours, open(saved, "w"))
     ours.update(evaluate_folder(out, test))
     plain_cmd = [PYTHON, os.path.join(os.path.dirname(__file__), "plain_trainers.py"), "--extract", args.extract, "--variant", variant,
                  "--seed", str(seed), "--steps", str(args.steps), "--batch", str(args.batch), "--d-sae", str(args.d_sae), "--lr", str(args.lr),

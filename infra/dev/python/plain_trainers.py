@@ -139,8 +139,8 @@ def train(args) -> dict:
         variant.init_from_sample(raw, sample * scale, args)
     params = {k: torch.nn.Parameter(v) for k, v in raw.items()}
     # log_threshold may learn faster (jumprelu thresholdLrScale): its own parameter group
-    scale = getattr(args, "threshold_lr_scale", None)
-    scales = {"log_threshold": scale if scale is not None else max(1.0, 3 / (args.lr * args.steps))}
+    threshold_scale = getattr(args, "threshold_lr_scale", None)
+    scales = {"log_threshold": threshold_scale if threshold_scale is not None else max(1.0, 3 / (args.lr * args.steps))}
     groups = [{"params": [v], "scale": scales.get(k, 1.0)} for k, v in params.items()]
     opt = torch.optim.Adam(groups, lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     state = variant.init_state(args, raw, sample * scale)
