@@ -39,6 +39,7 @@ const { defaultStageContext } = await import(`${dist}/lib/core/context.js`);
 const { readActivationShard } = await import(`${dist}/stages/extract/activation-shard-io.js`);
 const { BatchStream, longestWindow } = await import(`${dist}/stages/train/batches.js`);
 const { bufferBytes } = await import(`${dist}/stages/train/train-state.js`);
+const { tokenNormsAbove } = await import(`${dist}/stages/train/sequences.js`);
 const { writeFileSync } = await import('node:fs');
 const tables = [];
 for (const f of files) tables.push(await readActivationShard(f));
@@ -49,12 +50,14 @@ const summary = await trainSae({ data, config: cfg, seed: Number(seed), device: 
 const seconds = (Date.now() - t0) / 1000;
 // The same stream again over index tables: which token each batch row held.
 let base = 0;
-// 1-based ids so that 0 marks padding.
-const ids = tables.map((t) => { const v = Float32Array.from({ length: t.count }, (_, i) => base + i + 1); base += t.count; return { ...t, dModel: 1, dtype: 'float32', values: v }; });
+// 1-based ids so that 0 marks padding; the norm filter's exclusions come from the real values.
+const maxNorm = summary.mechanisms.outliers.maxNorm ?? undefined;
+const ids = tables.map((t) => { const v = Float32Array.from({ length: t.count }, (_, i) => base + i + 1); base += t.count; return { ...t, dModel: 1, dtype: 'float32', values: v, isSpecial: tokenNormsAbove(t, maxNorm) }; });
 const mode = cfg.variant === 'atr' ? 'sequence' : 'token';
 const seqLen = cfg.seqLen ?? longestWindow(tables[0]);
-const maxNorm = summary.mechanisms.outliers.maxNorm ?? undefined;
-const stream = new BatchStream({ shardCount: ids.length, loadShard: async (i) => ids[i] }, { mode, batchSize: cfg.batchSize, seqLen, seed: Number(seed), bufferBytes: bufferBytes(cfg), maxNorm }, 1, 'float32');
+// Same groups as training: the buffer holds as many shards as the real values' bytes allow.
+const bytes = bufferBytes(cfg) * (4 / tables[0].values.BYTES_PER_ELEMENT / tables[0].dModel);
+const stream = new BatchStream({ shardCount: ids.length, loadShard: async (i) => ids[i] }, { mode, batchSize: cfg.batchSize, seqLen, seed: Number(seed), bufferBytes: bytes }, 1, 'float32');
 const order = new Int32Array(cfg.steps * cfg.batchSize);
 for (let s = 0; s < cfg.steps; s++) {
   const xs = new Float32Array(cfg.batchSize);
