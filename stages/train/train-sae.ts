@@ -116,7 +116,7 @@ export async function trainSae(input: TrainInput, outDir: string, ctx: StageCont
   if (Object.keys(last).length === 0) last = (await readMetrics(outDir)).at(-1) ?? {};
   const trainingMs = performance.now() - trainStart;
   const exportStart = performance.now();
-  const exported = await exportSae({ cfg, dIn, params: run.state.params, variantState: run.state.variantState, normScale: run.normScale, metadata: { seed: input.seed, steps: cfg.steps } }, outDir);
+  const exported = await exportSae({ cfg, dIn, params: run.state.params, variantState: run.state.variantState, normScale: run.normScale, metadata: { seed: input.seed, steps: cfg.steps, max_activation_norm: Number.isFinite(run.maxNorm) ? run.maxNorm : null } }, outDir);
   const exportMs = performance.now() - exportStart;
   const trainedSteps = run.state.step - stepsAtStart;
   return {
