@@ -59,7 +59,7 @@ const Control = {
   targetL0: z.number().positive().optional().describe('Target L0 (mean active latents per token) the sparsity controller drives the training L0 to'),
   sparsityControl: z.enum(['fixed', 'target']).optional().describe("'target': the sparsity coefficient adapts every step until L0 reaches targetL0 (needs targetL0); 'fixed': it stays at its configured value; default 'target' when targetL0 is set, else 'fixed'"),
   controlGain: z.number().positive().default(0.03).describe('Integral gain Ki: each step multiplies the coefficient by exp(Ki (lr_t / lr) tanh(e_t)), e_t the log L0 error predicted controlHorizon steps ahead'),
-  controlHorizon: runCount(0.1, 'Steps ahead the controller predicts the L0 error from its current rate of change (damps the overshoot L0\'s lag causes)'),
+  controlHorizon: runCount(0.05, 'Steps ahead the controller predicts the L0 error from its current rate of change (damps the overshoot L0\'s lag causes)'),
   controlStart: runCount(0, 'Step from which the controller adapts the coefficient (it starts at its configured value)'),
   controlSchedule: z.enum(['warmup', 'lr']).default('warmup').describe("Gain schedule of the controller: 'warmup' scales its steps by the LR warm-up factor, 'lr' by lr_t / lr throughout"),
   controlInit: z.enum(['data', 'config']).default('data').describe("Where the controller starts: 'data' derives lambda_0 from the init sample (controlInitFactor x 2 q for L1, x q^2 for jumprelu's L0, q the target-L0 quantile of the initial pre-activations); 'config' starts at the configured coefficient"),

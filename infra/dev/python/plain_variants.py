@@ -42,7 +42,7 @@ class Controller:
     def add_args(ap):
         ap.add_argument("--target-l0", type=float, default=None)
         ap.add_argument("--control-gain", type=float, default=0.03)
-        ap.add_argument("--control-horizon", type=float, default=0.1, help="steps, or a fraction of the run if < 1")
+        ap.add_argument("--control-horizon", type=float, default=0.05, help="steps, or a fraction of the run if < 1")
         ap.add_argument("--l0-ema", type=float, default=0.5)
         ap.add_argument("--control-init-factor", type=float, default=0.25)
         ap.add_argument("--control-min-factor", type=float, default=0.01)
