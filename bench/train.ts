@@ -51,8 +51,9 @@ export function flopsPerStep(variant: TrainVariant, b: number, d: number, n: num
   return 5 * dense;
 }
 
+/** The demo's matched-sparsity setting: k for the TopK family, the sparsity controller (target K) for the others. */
 function benchConfig(variant: TrainVariant, dSae: number): TrainConfig {
-  const extra: Record<string, unknown> = variant === 'topk' || variant === 'batchtopk' ? { k: K } : variant === 'atr' ? { seqLen: SEQ } : {};
+  const extra: Record<string, unknown> = variant === 'topk' || variant === 'batchtopk' ? { k: K } : { targetL0: K, ...(variant === 'atr' ? { seqLen: SEQ } : {}) };
   return TrainConfig.parse({ variant, dSae, steps: 1_000_000, batchSize: BATCH, warmupSteps: 100, stepsPerRun: STEPS_PER_RUN, ...extra });
 }
 
@@ -71,7 +72,7 @@ async function runCase(spec: CaseSpec): Promise<CaseResult> {
   const variant = variantFor(spec.variant);
   const params = variant.init(D_IN, dSae, cfg, rng, new Float32Array(D_IN));
   const zeros = () => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
-  const state: TrainState = { step: 0, params, m: zeros(), v: zeros(), variantState: variant.initialState(cfg), sinceFired: new Float32Array(dSae) };
+  const state: TrainState = { step: 0, params, m: zeros(), v: zeros(), variantState: variant.initialState(cfg, D_IN), sinceFired: new Float32Array(dSae) };
   const runner = await StepRunner.create(cfg, { rows: BATCH, dIn: D_IN, dSae }, 'float16', 'cpu', THREADS);
   const rows = STEPS_PER_RUN * BATCH;
   const batch = { steps: STEPS_PER_RUN, xs: randomHalf(rows * D_IN, rng), tokenMasks: undefined as Float32Array | undefined, pairMasks: undefined as Float32Array | undefined };

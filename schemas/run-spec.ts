@@ -3,7 +3,7 @@ import { CorpusConfig, TokenizeConfig } from './corpus.js';
 import { EvalOptions, EVAL_FAMILIES } from './eval.js';
 import { ExternalSaeEntry } from './external-sae.js';
 import { variantLabel } from './derived.js';
-import { TrainConfig } from './train.js';
+import { runCount, TrainConfig } from './train.js';
 import { DEVICES } from '../lib/core/devices.js';
 
 /**
@@ -90,7 +90,8 @@ export const TrainSpec = z
   .object({
     batchSize: z.number().int().positive().default(2048).describe('Tokens per step (the paper: 2048)'),
     lr: z.number().positive().default(5e-4).describe('Peak learning rate (the paper: 5e-4)'),
-    warmupSteps: z.number().int().nonnegative().default(2000).describe('Linear LR warm-up steps (the paper: 2000)'),
+    warmupSteps: runCount(0.1, 'Linear LR warm-up steps (the paper: 2000)'),
+    epochs: z.number().positive().default(1).describe('Passes over the training activations: steps = floor(tokens.train x epochs / batchSize); every epoch is reshuffled, so a run can train more steps than it has tokens'),
     lrDecay: z.enum(['cosine', 'linear', 'none']).default('cosine').describe('Decay after warm-up (the paper: cosine)'),
     gradClip: z.number().positive().nullable().default(0.1).describe('Max global gradient norm, or null (the paper: 0.1)'),
     checkpointEvery: z.number().int().positive().default(100).describe('Steps between checkpoints'),
@@ -187,9 +188,9 @@ export type RunSpecInput = z.input<typeof RunSpec>;
 
 export { variantLabel };
 
-/** Training steps implied by the token budget. */
+/** Training steps implied by the token budget and the number of epochs over it. */
 export function trainingSteps(spec: Pick<RunSpec, 'tokens' | 'train'>): number {
-  return Math.max(1, Math.floor(spec.tokens.train / spec.train.batchSize));
+  return Math.max(1, Math.floor((spec.tokens.train * spec.train.epochs) / spec.train.batchSize));
 }
 
 /**
@@ -198,7 +199,8 @@ export function trainingSteps(spec: Pick<RunSpec, 'tokens' | 'train'>): number {
  */
 export function trainConfigInput(spec: z.infer<typeof RunSpecBase>, index: number): Record<string, unknown> {
   const variant = spec.sae.variants[index];
-  const { hyperparameters, ...shared } = spec.train;
+  // epochs only sets steps (trainingSteps); the trainer's stream starts new epochs by itself.
+  const { hyperparameters, epochs: _epochs, ...shared } = spec.train;
   return {
     variant: variant.variant,
     dSae: spec.sae.dSae,

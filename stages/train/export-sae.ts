@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { TrainConfig } from '../../schemas/train.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
 import { buildForwardGraph, type SaeArchitecture } from './forward-graph.js';
+import { topkK } from './resolve-config.js';
 import { writeSafetensors } from './safetensors.js';
 import { architectureWeights } from './forward-graph.js';
 
@@ -53,7 +54,7 @@ export function saeLensWeights(input: ExportInput): { architecture: SaeArchitect
   for (const name of ['b_enc', 'b_gate', 'r_mag', 'b_mag']) if (params[name]) weights[name] = Float32Array.from(params[name]);
   const architecture = exportArchitecture(cfg);
   if (cfg.variant === 'jumprelu') weights.threshold = params.log_threshold.map(Math.exp);
-  if (cfg.variant === 'batchtopk') weights.threshold = new Float32Array(cfg.dSae).fill(batchTopKThreshold(input.variantState, cfg.thresholdDecay));
+  if (cfg.variant === 'batchtopk') weights.threshold = new Float32Array(cfg.dSae).fill(batchTopKThreshold(input.variantState));
   return { architecture, weights };
 }
 
@@ -63,10 +64,9 @@ export function exportArchitecture(cfg: TrainConfig): SaeArchitecture {
   return cfg.variant;
 }
 
-/** Bias-corrected EMA of the per-batch minimum kept activation (0 if it never updated). */
-export function batchTopKThreshold(state: Record<string, Float32Array>, decay: number): number {
-  const count = state.thresholdCount[0];
-  return count > 0 ? state.thresholdEma[0] / (1 - decay ** count) : 0;
+/** The learned inference threshold (variants/batchtopk.ts); 0 if it never updated (-1 in the state). */
+export function batchTopKThreshold(state: Record<string, Float32Array>): number {
+  return Math.max(state.threshold[0], 0);
 }
 
 export function saeLensConfig(input: ExportInput, architecture: SaeArchitecture): Record<string, unknown> {
@@ -95,7 +95,7 @@ export function saeLensConfig(input: ExportInput, architecture: SaeArchitecture)
       ...input.metadata,
     },
   };
-  if (cfg.variant === 'topk') Object.assign(out, { k: cfg.k, rescale_acts_by_decoder_norm: false });
+  if (cfg.variant === 'topk') Object.assign(out, { k: topkK(cfg), rescale_acts_by_decoder_norm: false });
   return out;
 }
 
@@ -118,7 +118,7 @@ export async function exportSae(input: ExportInput, outDir: string): Promise<Exp
 async function writeOnnx(outDir: string, architecture: SaeArchitecture, input: ExportInput, weights: Record<string, Float32Array>): Promise<void> {
   const specs = architectureWeights(architecture, input.dIn, input.cfg.dSae);
   const total = specs.reduce((sum, s) => sum + weights[s.name].byteLength, 0);
-  const k = input.cfg.variant === 'topk' ? input.cfg.k : undefined;
+  const k = input.cfg.variant === 'topk' ? topkK(input.cfg) : undefined;
   const base = { architecture, dIn: input.dIn, dSae: input.cfg.dSae, k, weights };
   if (total <= (input.inlineOnnxLimitBytes ?? INLINE_ONNX_LIMIT)) {
     await writeFileAtomic(join(outDir, 'sae.onnx'), buildForwardGraph(base));

@@ -8,6 +8,7 @@ import { GraphBuilder, type FloatType, type Val } from '../../lib/onnx/graph-bui
 import type { TrainConfig } from '../../schemas/train.js';
 import type { StepInputs } from './variants/types.js';
 import { variantFor } from './variants/index.js';
+import { resolveTrainConfig } from './resolve-config.js';
 
 export interface GradientGraph {
   model: Uint8Array;
@@ -25,18 +26,19 @@ export interface GradientGraph {
  * them as inputs, so perturbing parameters leaves them fixed (the loss the backward differentiates).
  */
 export function buildGradientGraph(
-  cfg: TrainConfig,
+  config: TrainConfig,
   dims: { rows: number; dIn: number; dSae: number },
   floatType: FloatType,
   frozenMode: 'record' | 'pinned' | 'none',
 ): GradientGraph {
+  const cfg = resolveTrainConfig(config);
   const variant = variantFor(cfg.variant);
   const g = new GraphBuilder(floatType);
   const { rows, dIn, dSae } = dims;
   const specs = variant.params(dIn, dSae);
   const params: Record<string, Val> = {};
   for (const p of specs) params[p.name] = g.input(`param:${p.name}`, p.shape);
-  const stateNames = Object.keys(variant.initialState(cfg));
+  const stateNames = Object.keys(variant.initialState(cfg, dIn));
   const state: Record<string, Val> = {};
   for (const name of stateNames) state[name] = g.input(`state:${name}`, []);
   const frozen: GradientGraph['frozen'] = [];
@@ -50,6 +52,8 @@ export function buildGradientGraph(
     x: g.input('x', [rows, dIn]),
     params,
     sparsityScale: g.input('sparsityScale', []),
+    step: g.input('step', []),
+    controlFactor: g.input('controlFactor', []),
     deadMask: g.input('deadMask', [dSae]),
     tokenMask: atr ? g.input('tokenMask', [rows]) : undefined,
     pairMask: atr ? g.input('pairMask', [rows]) : undefined,

@@ -9,9 +9,9 @@ import { createSession, Tensor } from '../../lib/onnx/backend.js';
 import type { TrainConfig } from '../../schemas/train.js';
 import { BatchStream, type TrainData } from './batches.js';
 
-/** Up to `count` non-special tokens in a seeded order, as float32 [rows, d]. */
-export async function sampleTokens(data: TrainData, dIn: number, dtype: 'float16' | 'float32', count: number, seed: number): Promise<{ x: Float32Array; rows: number }> {
-  const stream = new BatchStream(data, { mode: 'token', batchSize: count, seqLen: 1, seed: seed ^ 0x5eed }, dIn, dtype);
+/** Up to `count` non-special tokens in a seeded order (mixed like training batches), as float32 [rows, d]. */
+export async function sampleTokens(data: TrainData, dIn: number, dtype: 'float16' | 'float32', count: number, seed: number, bufferBytes = 0): Promise<{ x: Float32Array; rows: number }> {
+  const stream = new BatchStream(data, { mode: 'token', batchSize: count, seqLen: 1, seed: seed ^ 0x5eed, bufferBytes }, dIn, dtype);
   const raw = dtype === 'float16' ? new Uint16Array(count * dIn) : new Float32Array(count * dIn);
   await stream.fill({ xs: raw }, 0);
   if (raw instanceof Float32Array) return { x: raw, rows: count };
@@ -25,6 +25,32 @@ async function castToFloat32(raw: Uint16Array, rows: number, dIn: number): Promi
   const out = await session.run({ x: new Tensor('float16', raw, [rows, dIn]) });
   await session.release();
   return out.y.data as Float32Array;
+}
+
+/** Median of ||x_r|| over the rows of x [rows, d]. */
+export function medianNorm(x: Float32Array, rows: number, dIn: number): number {
+  const norms = rowNorms(x, rows, dIn).sort();
+  return rows % 2 ? norms[(rows - 1) / 2] : (norms[rows / 2 - 1] + norms[rows / 2]) / 2;
+}
+
+function rowNorms(x: Float32Array, rows: number, dIn: number): Float64Array {
+  const out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let j = 0; j < dIn; j++) s += x[r * dIn + j] ** 2;
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+}
+
+/** The rows of x [rows, d] with ||x_r|| <= maxNorm (all rows when maxNorm is infinite). */
+export function rowsWithin(x: Float32Array, rows: number, dIn: number, maxNorm: number): { x: Float32Array; rows: number } {
+  if (!Number.isFinite(maxNorm)) return { x, rows };
+  const norms = rowNorms(x, rows, dIn);
+  const keep = Array.from({ length: rows }, (_, r) => r).filter((r) => norms[r] <= maxNorm);
+  const out = new Float32Array(keep.length * dIn);
+  keep.forEach((r, i) => out.set(x.subarray(r * dIn, (r + 1) * dIn), i * dIn));
+  return { x: out, rows: keep.length };
 }
 
 /** c with mean ||c x|| = sqrt(d_in), or 1 when normalisation is off. */

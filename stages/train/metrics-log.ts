@@ -4,8 +4,12 @@
  *   averaged over tokens, in normalised units), l0 (mean latents > 0 per token in the loss),
  *   explained_variance (pooled over the batch's tokens in the loss: 1 - sum ||x - xhat||^2 /
  *   sum ||x - mean x||^2, definition 1 of metrics.md), dead_pct (% of latents that have not fired
- *   for deadWindowTokens), grad_norm (before clipping), lr, lambda_t and alpha_t (atr), threshold
- *   (batchtopk). No wall-clock values: the log is part of the deterministic artifact
+ *   for deadWindowTokens), grad_norm (before clipping), lr; lambda_t (the sparsity coefficient of
+ *   standard, gated, jumprelu, atr) and lambda_clamp (+1 / -1 when the controller's next value sits
+ *   at its upper / lower clamp, else 0); alpha_t and alpha_clamp (atr); auxk (topk, batchtopk: 0
+ *   while no latent is dead); threshold (batchtopk: -1 until thresholdStartStep). Every step also
+ *   feeds TrainSummary.mechanisms (mechanisms.ts), whatever logEvery is.
+ *   No wall-clock values: the log is part of the deterministic artifact
  *   (throughput goes to progress heartbeats and the stage summary).
  * On resume, lines after the checkpoint's step (and a torn last line) are dropped first, so the
  * file always describes one consistent history.

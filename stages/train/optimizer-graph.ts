@@ -23,6 +23,8 @@ export interface OptimizerInputs {
   bc2Sqrt: Val;
   /** Name of the decoder parameter kept at unit row norm. */
   decoder: string;
+  /** Learning-rate multipliers of some parameters (default 1). */
+  lrScales?: Record<string, number>;
 }
 
 export interface OptimizerOutputs {
@@ -74,7 +76,8 @@ export function buildOptimizer(g: GraphBuilder, cfg: TrainConfig, inputs: Optimi
     const m = g.add(g.scale(inputs.m[name], cfg.adamBeta1), g.mul(grad, mScale));
     const v = g.add(g.scale(inputs.v[name], cfg.adamBeta2), g.mul(g.mul(grad, grad), vScale));
     const denom = g.add(g.mul(g.sqrt(v), sqrtScale), epsScaled);
-    let p = g.sub(inputs.params[name], g.div(m, denom));
+    const lrScale = inputs.lrScales?.[name] ?? 1;
+    let p = g.sub(inputs.params[name], g.scale(g.div(m, denom), lrScale));
     if (cfg.decoderUnitNorm && name === dec) p = normalizeRows(g, p);
     out.params[name] = p;
     out.m[name] = m;

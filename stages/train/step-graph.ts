@@ -4,8 +4,8 @@
  * final values are copied out (the prototype measured 60-67% of the MatMul ceiling with one step
  * per run and 75-82% with 8). Inputs are zero-copy; fp16 activations are Cast inside the graph.
  *
- * Inputs:  trip int64 [], xs [M, rows, d_in] (float16 | float32), schedule [M, 3] float32
- *          (lr_t / bc1, sqrt(bc2), sparsity warm-up factor), normScale [], atr: tokenMasks and
+ * Inputs:  trip int64 [], xs [M, rows, d_in] (float16 | float32), schedule [M, 5] float32
+ *          (lr_t / bc1, sqrt(bc2), sparsity warm-up factor, 0-based step, lr_t / lr), normScale [], atr: tokenMasks and
  *          pairMasks [M, rows]; param:<p>, m:<p>, v:<p>, state:<s>, sinceFired [n].
  * Outputs: next:<same names>, acc:fired [n], acc:tokens [], atr: acc:actSum, acc:actSqSum [n],
  *          metrics [M, metricNames.length].
@@ -13,10 +13,11 @@
 import { GraphBuilder, type ElemType, type Val } from '../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../schemas/train.js';
 import { buildOptimizer } from './optimizer-graph.js';
+import { resolveTrainConfig } from './resolve-config.js';
 import { variantFor } from './variants/index.js';
 import type { ParamSpec, StepOutputs } from './variants/types.js';
 
-export const SCHEDULE_COLUMNS = ['stepSize', 'bc2Sqrt', 'sparsityScale'] as const;
+export const SCHEDULE_COLUMNS = ['stepSize', 'bc2Sqrt', 'sparsityScale', 'step', 'controlFactor'] as const;
 
 export interface StepGraph {
   model: Uint8Array;
@@ -53,14 +54,15 @@ interface StepContext {
   pairMasks?: Val;
 }
 
-export function buildStepGraph(cfg: TrainConfig, dims: StepGraphDims, dataType: 'float16' | 'float32'): StepGraph {
+export function buildStepGraph(config: TrainConfig, dims: StepGraphDims, dataType: 'float16' | 'float32'): StepGraph {
+  const cfg = resolveTrainConfig(config);
   const variant = variantFor(cfg.variant);
   const { rows, dIn, dSae } = dims;
   const g = new GraphBuilder('float32');
   const atr = cfg.variant === 'atr';
   const trip = g.input('trip', [], 'int64');
   const params = variant.params(dIn, dSae);
-  const stateNames = Object.keys(variant.initialState(cfg));
+  const stateNames = Object.keys(variant.initialState(cfg, dIn));
   const ctx: StepContext = {
     cfg, dims, dataType, params, stateNames, carried: [],
     xs: g.input('xs', ['M', rows, dIn], dataType as ElemType),
@@ -101,7 +103,7 @@ function buildStepBody(b: GraphBuilder, ctx: StepContext, iter: Val, cur: Record
   const tokenMask = ctx.tokenMasks ? b.gather(ctx.tokenMasks, iter, 0) : undefined;
   const pick = (prefix: string) => Object.fromEntries(params.map((p) => [p.name, cur[`${prefix}:${p.name}`]]));
   const out = variant.buildStep({
-    g: b, cfg, ...dims, x, params: pick('param'), sparsityScale: column('sparsityScale'),
+    g: b, cfg, ...dims, x, params: pick('param'), sparsityScale: column('sparsityScale'), step: column('step'), controlFactor: column('controlFactor'),
     deadMask: b.step(cur.sinceFired, b.scalar(window - 0.5)),
     tokenMask, pairMask: ctx.pairMasks ? b.gather(ctx.pairMasks, iter, 0) : undefined,
     state: Object.fromEntries(stateNames.map((s) => [s, cur[`state:${s}`]])),
@@ -109,7 +111,7 @@ function buildStepBody(b: GraphBuilder, ctx: StepContext, iter: Val, cur: Record
   });
   const opt = buildOptimizer(b, cfg, {
     params: pick('param'), grads: out.grads, m: pick('m'), v: pick('v'),
-    stepSize: column('stepSize'), bc2Sqrt: column('bc2Sqrt'), decoder: variant.decoder,
+    stepSize: column('stepSize'), bc2Sqrt: column('bc2Sqrt'), decoder: variant.decoder, lrScales: variant.lrScales?.(cfg),
   });
   // Dead-latent counter: valid tokens since each latent last fired, saturating at the window.
   const tokens = tokenMask ? b.reduceSum(tokenMask, null) : b.scalar(dims.rows);

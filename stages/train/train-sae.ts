@@ -6,6 +6,8 @@
  * metrics, reports progress, resamples (atr) and checkpoints. Run boundaries are a pure function
  * of the step number (multiples of stepsPerRun, checkpointEvery, resampleEvery), so a run resumed
  * from a checkpoint executes exactly the same runs as an uninterrupted one (byte-identical on CPU).
+ * Counts given as fractions of the run are resolved once here (resolve-config.ts). When steps x
+ * batchSize exceeds the data, the stream starts further epochs, each in a new seeded order.
  *
  * Writes into outDir: checkpoint/, metrics.jsonl, sae.safetensors (+ sae_weights.safetensors),
  * cfg.json, sae.onnx.
@@ -18,11 +20,13 @@ import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
 import { badInput } from '../../lib/core/errors.js';
 import { BatchStream, longestWindow, tablesAsData, type BatchBuffers, type TrainData } from './batches.js';
 import { exportSae } from './export-sae.js';
+import { observeResampling, observeStep, type TrainMechanisms } from './mechanisms.js';
 import { appendMetrics, readMetrics, truncateMetrics, type MetricsLine } from './metrics-log.js';
 import { resampleLatents, resampleScores, selectForResampling } from './resample.js';
 import { learningRate, scheduleTable } from './schedule.js';
 import { StepRunner, type RunResult } from './step-runner.js';
-import { initialRunState, loadRunState, saveRunState, type RunState } from './train-state.js';
+import { resolveTrainConfig } from './resolve-config.js';
+import { bufferBytes, initialRunState, loadRunState, saveRunState, type RunState } from './train-state.js';
 
 export interface TrainInput {
   /** Activation tables, or a loader that yields them shard by shard (bounded memory). */
@@ -47,6 +51,8 @@ export interface TrainSummary {
   normScale: number;
   resumedFromStep: number | null;
   resampledLatents: number;
+  /** What each mechanism did (sparsity control, dead latents, AuxK, threshold, resampling, alpha_t, outliers). */
+  mechanisms: TrainMechanisms;
   finalMetrics: Record<string, number>;
   tokensPerSecond: number;
   durationsMs: { total: number; training: number; export: number };
@@ -75,13 +81,14 @@ async function describeData(input: TrainInput): Promise<Setup> {
       return table;
     },
   };
-  const cfg = input.config;
+  const cfg = resolveTrainConfig(input.config);
   const mode = cfg.variant === 'atr' ? 'sequence' : 'token';
   return { cfg, data, dIn: first.dModel, dtype: first.dtype, mode, seqLen: cfg.seqLen ?? longestWindow(first) };
 }
 
 /** Steps in the next run: up to the next multiple of stepsPerRun, checkpointEvery, resampleEvery, or the end. */
-export function nextRunLength(cfg: TrainConfig, step: number): number {
+export function nextRunLength(config: TrainConfig, step: number): number {
+  const cfg = resolveTrainConfig(config);
   const next = (k: number) => (Math.floor(step / k) + 1) * k;
   const bounds = [cfg.steps, next(cfg.stepsPerRun), next(cfg.checkpointEvery)];
   if (cfg.variant === 'atr' && cfg.resampleEvery > 0) bounds.push(next(cfg.resampleEvery));
@@ -109,7 +116,7 @@ export async function trainSae(input: TrainInput, outDir: string, ctx: StageCont
   if (Object.keys(last).length === 0) last = (await readMetrics(outDir)).at(-1) ?? {};
   const trainingMs = performance.now() - trainStart;
   const exportStart = performance.now();
-  const exported = await exportSae({ cfg, dIn, params: run.state.params, variantState: run.state.variantState, normScale: run.normScale, metadata: { seed: input.seed, steps: cfg.steps } }, outDir);
+  const exported = await exportSae({ cfg, dIn, params: run.state.params, variantState: run.state.variantState, normScale: run.normScale, metadata: { seed: input.seed, steps: cfg.steps, max_activation_norm: Number.isFinite(run.maxNorm) ? run.maxNorm : null } }, outDir);
   const exportMs = performance.now() - exportStart;
   const trainedSteps = run.state.step - stepsAtStart;
   return {
@@ -124,6 +131,7 @@ export async function trainSae(input: TrainInput, outDir: string, ctx: StageCont
     normScale: run.normScale,
     resumedFromStep: resumed ? stepsAtStart : null,
     resampledLatents: run.resampled,
+    mechanisms: run.mechanisms,
     finalMetrics: last,
     tokensPerSecond: trainingMs > 0 ? (trainedSteps * cfg.batchSize) / (trainingMs / 1000) : 0,
     durationsMs: { total: performance.now() - started, training: trainingMs, export: exportMs },
@@ -133,7 +141,8 @@ export async function trainSae(input: TrainInput, outDir: string, ctx: StageCont
 async function trainLoop(setup: Setup, seed: number, run: RunState, runner: StepRunner, outDir: string, ctx: StageContext): Promise<Record<string, number>> {
   const { cfg, dIn, dtype } = setup;
   const rows = cfg.batchSize;
-  const stream = new BatchStream(setup.data, { mode: setup.mode, batchSize: rows, seqLen: setup.seqLen, seed }, dIn, dtype, run.cursor);
+  const streamOpts = { mode: setup.mode, batchSize: rows, seqLen: setup.seqLen, seed, bufferBytes: bufferBytes(cfg), maxNorm: run.maxNorm };
+  const stream = new BatchStream(setup.data, streamOpts, dIn, dtype, run.cursor);
   const capacity = cfg.stepsPerRun * rows;
   const buffers: BatchBuffers = { xs: dtype === 'float16' ? new Uint16Array(capacity * dIn) : new Float32Array(capacity * dIn) };
   if (setup.mode === 'sequence') Object.assign(buffers, { tokenMasks: new Float32Array(capacity), pairMasks: new Float32Array(capacity) });
@@ -155,6 +164,7 @@ async function trainLoop(setup: Setup, seed: number, run: RunState, runner: Step
     run.cursor = stream.cursor();
     run.tokensSeen += result.accumulators.tokens[0];
     const lines = metricLines(cfg, runner.graph.metricNames, result, first, m);
+    for (const line of lines) observeStep(run.mechanisms, cfg, line);
     await appendMetrics(outDir, lines.filter((l) => l.step % cfg.logEvery === 0 || l.step === cfg.steps));
     last = lines[lines.length - 1];
     reportProgress(ctx, cfg, run.state.step, last, tokensPerS);
@@ -197,5 +207,6 @@ async function maybeResample(setup: Setup, run: RunState, result: RunResult, bat
   const done = await resampleLatents(cfg, run.state, latents, { xs: batch.xs, tokenMask: batch.tokenMasks, rows, dIn: setup.dIn, normScale: run.normScale }, run.prng);
   if (done > 0) run.window.reset(latents);
   run.resampled += done;
+  observeResampling(run.mechanisms, step, done);
   ctx.log.info('atr resampling', { step, resampled: done, candidates: latents.length });
 }

@@ -121,7 +121,7 @@ async function trainCase(c: Extract<CheckCase, { kind: 'train' }>) {
   const variant = variantFor(c.variant);
   const params = variant.init(c.dIn, c.dSae, cfg, rng, new Float32Array(c.dIn));
   const zeros = () => Object.fromEntries(Object.entries(params).map(([k, v]) => [k, new Float32Array(v.length)]));
-  const state: TrainState = { step: 0, params, m: zeros(), v: zeros(), variantState: variant.initialState(cfg), sinceFired: new Float32Array(c.dSae) };
+  const state: TrainState = { step: 0, params, m: zeros(), v: zeros(), variantState: variant.initialState(cfg, c.dIn), sinceFired: new Float32Array(c.dSae) };
   let started = performance.now();
   const runner = await StepRunner.create(cfg, { rows: c.batch, dIn: c.dIn, dSae: c.dSae }, 'float16', c.device, 0);
   const createSeconds = (performance.now() - started) / 1000;

@@ -4,7 +4,7 @@
  *
  *   L = mse + lambda_t (1/N) sum_t ||f_t||_1 + alpha_t R(f)                         (Eq. 5)
  *   R(f) = sum over valid pairs (t-1, t) of sum_i (f_t,i - f_t-1,i)^2                (Eq. 2)
- *   lambda_t = lambda_0 exp(eta (s_t - s*))                                          (Eq. 4)
+ *   lambda_t: Eq. 4, adapted so that s_t reaches s* (see Q3)                         (Eq. 4)
  *   alpha_t+1 = beta alpha_t + (1 - beta) alpha_0 q_t                                (Eq. 3)
  *
  * Decisions on the paper's open questions (atr-open-questions.md), each a knob in schemas/train.ts:
@@ -12,22 +12,21 @@
  *   reconstruction quality q_t = EMA(mse) / mse_t ('quality', default: alpha rises while
  *   reconstruction is better than its running mean and falls when it degrades, so fidelity is
  *   protected) or its inverse ('loss-ratio'); the target is alpha_0 q_t and alpha is clamped to
- *   [alphaMinFactor, alphaMaxFactor] * alpha_0. alpha starts at alpha_0. Measured: while mse
- *   falls early in training the running mean lags above it, so alpha climbs to its upper clamp,
- *   then returns to about alpha_0 once mse plateaus.
+ *   [alphaMinFactor, alphaMaxFactor] * alpha_0. alpha starts at alpha_0. The running mean of mse
+ *   spans mseEmaSteps (default 5% of the run): with the former fixed decay 0.99 (100 steps) the
+ *   mean lagged far above the falling mse of a 200-step run and alpha sat at its 10 alpha_0 clamp
+ *   for the whole demo; alpha_t and its clamp hits are logged (alpha_t, alpha_clamp) and summed in
+ *   TrainSummary.mechanisms.alpha. alpha_0 = 0 is the ablation control (same batches, no R).
  * - Q2: R is summed over latents and divided by the number of valid pairs ('pairs', default) or
  *   by the valid tokens ('tokens'). A pair is valid when both positions are in the same context
  *   window and document and neither is special (batches.ts builds the mask); special and
  *   padding positions are excluded from every loss term.
- * - Q3: s_t is an EMA (decay l0Ema, default 0.9) of the batch L0 over valid tokens, started at
- *   s* so lambda starts at lambda_0; lambda_t is clamped to [lambdaMinFactor, lambdaMaxFactor]
- *   * lambda_0. As written Eq. 4 is a proportional controller (lambdaControl 'proportional',
- *   default): measured on synthetic data it converges without oscillation, but L0 settles where
+ * - Q3: s_t is an EMA (decay l0Ema) of the batch L0 over valid tokens. As written Eq. 4 is a
+ *   proportional controller (lambdaControl 'proportional'): it settles where
  *   lambda_0 exp(eta (s - s*)) equals the penalty the data needs, i.e. off target by
- *   ln(lambda_needed / lambda_0) / eta. 'integral' compounds the same factor every step
- *   (lambda_t+1 = lambda_t exp(eta (s_t - s*))), which drives L0 to s* itself but needs a much
- *   smaller eta (measured: eta 0.01 swings lambda between its clamps; 0.0005 converges after an
- *   early collapse of L0).
+ *   ln(lambda_needed / lambda_0) / eta. The default 'integral' is the sparsity controller shared
+ *   with standard, gated and jumprelu (sparsity-control.ts), which drives L0 to s* itself, from a
+ *   data-derived lambda_0 (controlInit 'data'), so atr is compared with the baselines at matched L0.
  * - Q4, Q5 (resampling, statistics window) live in resample.ts.
  * - Q6: L0 is whatever the adaptive penalty yields; metrics report the measured value (no hard
  *   selection is added to hit 320 exactly). Q7-Q9 (explained variance, KL score, clusters) are
@@ -38,6 +37,8 @@
 import type { Val } from '../../../lib/onnx/graph-builder.js';
 import type { AtrConfig } from '../../../schemas/train.js';
 import { badConfig } from '../../../lib/core/errors.js';
+import { controllerSpec, controllerState, updateController, type ControllerSpec } from './sparsity-control.js';
+import { controlledInit } from './sparsity-init.js';
 import { reluStep, sharedInit, sharedParams } from './standard.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 
@@ -68,26 +69,29 @@ function temporalPenalty(inputs: StepInputs, cfg: AtrConfig, f: Val, invN: Val):
   return { dF: g.sub(scaled, g.gather(scaled, nextRow, 0)), terms: { temporal } };
 }
 
-/** Eq. 3 and Eq. 4 updates from this step's L0 and mse (scalars), per the decisions above. */
-function adaptCoefficients(inputs: StepInputs, cfg: AtrConfig, l0: Val, mse: Val): Record<string, Val> {
+/**
+ * Eq. 3 from this step's mse (scalar), per the decisions above: alpha_t+1 = clamp(beta alpha_t +
+ * (1 - beta) alpha_0 q_t). The running mean of mse spans mseEmaSteps steps (decay 1 - 1/window)
+ * so it tracks the loss on short runs too. With alpha_0 = 0 alpha stays 0 (nothing divides by it).
+ */
+function adaptAlpha(inputs: StepInputs, cfg: AtrConfig, mse: Val): { state: Record<string, Val>; clamp: Val } {
   const { g, state } = inputs;
-  const l0Ema = g.add(g.scale(state.l0Ema, cfg.l0Ema), g.scale(l0, 1 - cfg.l0Ema));
-  const factor = g.exp(g.scale(g.sub(l0Ema, g.scalar(cfg.targetL0)), cfg.eta));
-  const lambdaRaw = cfg.lambdaControl === 'integral' ? g.mul(state.lambda, factor) : g.scale(factor, cfg.lambda0);
-  const lambda = clamp(inputs, lambdaRaw, cfg.lambda0 * cfg.lambdaMinFactor, cfg.lambda0 * cfg.lambdaMaxFactor);
+  const decay = 1 - 1 / Math.max(1, cfg.mseEmaSteps);
   // The first step has no running mean yet: it starts at the first mse.
-  const blended = g.add(g.scale(state.mseEma, cfg.mseEma), g.scale(mse, 1 - cfg.mseEma));
+  const blended = g.add(g.scale(state.mseEma, decay), g.scale(mse, 1 - decay));
   const mseEma = g.add(g.mul(state.mseSeen, blended), g.mul(g.sub(g.scalar(1), state.mseSeen), mse));
   const tiny = g.scalar(1e-30);
   const signal = cfg.alphaSignal === 'quality' ? g.div(mseEma, g.max(mse, tiny)) : g.div(mse, g.max(mseEma, tiny));
   const alphaRaw = g.add(g.scale(state.alpha, cfg.alphaBeta), g.scale(signal, (1 - cfg.alphaBeta) * cfg.alpha0));
-  const alpha = clamp(inputs, alphaRaw, cfg.alpha0 * cfg.alphaMinFactor, cfg.alpha0 * cfg.alphaMaxFactor);
-  return { lambda, alpha, l0Ema, mseEma, mseSeen: g.scalar(1) };
+  const [lo, hi] = [g.scalar(cfg.alpha0 * cfg.alphaMinFactor), g.scalar(cfg.alpha0 * cfg.alphaMaxFactor)];
+  const alpha = g.min(g.max(alphaRaw, lo), hi);
+  const clamp = g.sub(g.cast(g.greater(alphaRaw, hi), g.floatType), g.cast(g.less(alphaRaw, lo), g.floatType));
+  return { state: { alpha, mseEma, mseSeen: g.scalar(1) }, clamp };
 }
 
-function clamp(inputs: StepInputs, value: Val, lo: number, hi: number): Val {
-  const { g } = inputs;
-  return g.min(g.max(value, g.scalar(lo)), g.scalar(hi));
+/** lambda_t's controller (Eq. 4): the shared one, starting at lambda_0. */
+export function atrController(cfg: AtrConfig): ControllerSpec {
+  return controllerSpec(cfg, cfg.lambda0);
 }
 
 export const atrVariant: Variant = {
@@ -98,7 +102,11 @@ export const atrVariant: Variant = {
   initialState(cfg) {
     if (cfg.variant !== 'atr') throw badConfig('atr state for another variant');
     const scalar = (v: number) => Float32Array.of(v);
-    return { lambda: scalar(cfg.lambda0), alpha: scalar(cfg.alpha0), l0Ema: scalar(cfg.targetL0), mseEma: scalar(0), mseSeen: scalar(0) };
+    return { ...controllerState(atrController(cfg)), alpha: scalar(cfg.alpha0), mseEma: scalar(0), mseSeen: scalar(0) };
+  },
+  initFromSample(init, sample, cfg, dIn) {
+    if (cfg.variant !== 'atr') throw badConfig('atr init for another variant');
+    return controlledInit(init, sample, cfg, dIn, { penalty: 'l1', bias: 'b_enc' });
   },
   buildStep(inputs): StepOutputs {
     const { g, tokenMask, state } = inputs;
@@ -107,7 +115,9 @@ export const atrVariant: Variant = {
     const invN = g.div(g.scalar(1), g.max(g.reduceSum(tokenMask, null), g.scalar(1)));
     const sparsity = g.mul(inputs.sparsityScale, state.lambda);
     const out = reluStep({ ...inputs, alpha: state.alpha }, invN, sparsity, (f, n) => temporalPenalty({ ...inputs, alpha: state.alpha }, cfg, f, n));
-    const next = adaptCoefficients(inputs, cfg, out.l0, out.terms.mse);
-    return { ...out, state: next, extra: { lambda: state.lambda, alpha: state.alpha } };
+    const lambda = updateController(g, atrController(cfg), state, out.l0, inputs.controlFactor);
+    const alpha = adaptAlpha(inputs, cfg, out.terms.mse);
+    const extra = { lambda: state.lambda, lambda_clamp: lambda.clamp, alpha: state.alpha, alpha_clamp: alpha.clamp };
+    return { ...out, state: { ...lambda.state, ...alpha.state }, extra };
   },
 };

@@ -11,6 +11,8 @@
  */
 import { badConfig } from '../../../lib/core/errors.js';
 import { columnSums, encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit, weightTimesVector } from './common.js';
+import { controlOutputs, controllerState } from './sparsity-control.js';
+import { l1Controller, l1InitFromSample } from './standard.js';
 import type { StepInputs, StepOutputs, Variant } from './types.js';
 
 export const gatedVariant: Variant = {
@@ -29,9 +31,10 @@ export const gatedVariant: Variant = {
     const zeros = () => new Float32Array(dSae);
     return { W_enc, b_gate: zeros(), r_mag: zeros(), b_mag: zeros(), W_dec, b_dec: Float32Array.from(bDec) };
   },
-  initialState: () => ({}),
+  initialState: (cfg) => controllerState(l1Controller(cfg)),
+  initFromSample: l1InitFromSample('b_gate'),
   buildStep(inputs: StepInputs): StepOutputs {
-    const { g, cfg, x, params, rows, dIn, dSae } = inputs;
+    const { g, cfg, x, params, rows, dIn, dSae, state } = inputs;
     if (cfg.variant !== 'gated') throw badConfig(`gated step built with variant '${cfg.variant}'`);
     const { W_enc, b_gate, r_mag, b_mag, W_dec, b_dec } = params;
     const invN = g.scalar(1 / rows);
@@ -49,7 +52,7 @@ export const gatedVariant: Variant = {
     const decAux = inputs.frozen('gated_W_dec', W_dec, [dSae, dIn]);
     const biasAux = inputs.frozen('gated_b_dec', b_dec, [dIn]);
     const aux = mseLoss(g, x, g.gemm(gateAct, decAux, { c: biasAux }), invN);
-    const coefficient = g.mul(inputs.sparsityScale, g.scalar(cfg.l1Coefficient));
+    const coefficient = g.mul(inputs.sparsityScale, state.lambda);
     const l1 = g.mul(g.mul(g.reduceSum(gateAct, null), invN), coefficient);
 
     const active = positive(g, f);
@@ -72,6 +75,7 @@ export const gatedVariant: Variant = {
     const fired = firedCounts(g, active, rows);
     const terms = { mse, l1, aux_mse: aux.mse };
     const loss = g.add(g.add(mse, l1), aux.mse);
-    return { grads, loss, terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, state: {}, extra: {} };
+    const l0 = meanL0(g, fired, invN);
+    return { grads, loss, terms, recon, l0, fired, latents: f, ...controlOutputs(g, l1Controller(cfg), state, l0, inputs.controlFactor) };
   },
 };

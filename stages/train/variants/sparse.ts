@@ -69,12 +69,17 @@ export function flatCode(g: GraphBuilder, vals: Val, flatIdx: Val, W_dec: Val, b
 export type GradientTail = (b: GraphBuilder, aux: { dW_dec: Val; dpre: Val } | null) => Val[];
 
 /**
- * AuxK (Gao et al. 2024, Sec. A.2): the top kAux dead latents of each token reconstruct the
- * residual e = x - xhat, which is held constant (stop-gradient):
- *   L_aux = c * min(dead / kAux, 1) * (1/N) sum_t ||e_t - W_dec^T a_t||^2
- * (normalised like mse; the min() scale follows EleutherAI sparsify). Skipped through an ONNX If
- * when no latent is dead, so it costs nothing in the common case. Returns the loss and `tail`'s
- * outputs (the final gradients).
+ * AuxK (Gao et al. 2024, Sec. A.2) as dictionary_learning implements it (trainers/top_k.py and
+ * batch_top_k.py, get_auxiliary_loss): the top min(kAux, dead) dead latents of each token (ReLU'd
+ * pre-activations) reconstruct the residual e = x - xhat, held constant (stop-gradient), through
+ * the decoder without b_dec; the loss is normalised by the residual's variance (OpenAI's
+ * normalisation) and weighted by c (auxk_alpha, 1/32):
+ *   L_aux = c * sum_t ||e_t - W_dec^T a_t||^2 / sum_t ||e_t - mean_t e||^2      (0 if that is 0)
+ * We follow dictionary_learning rather than SAELens (topk_sae.py calculate_topk_aux_loss:
+ * coefficient 1, unnormalised, scaled by min(dead / kAux, 1), and decoding with b_dec): the
+ * normalised loss is what Gao et al.'s 1/32 was tuned for, and it does not grow with the input
+ * scale. Skipped through an ONNX If when no latent is dead, so it costs nothing then. Returns the
+ * loss and `tail`'s outputs (the final gradients).
  */
 export function withAuxK(
   inputs: StepInputs,
@@ -85,6 +90,7 @@ export function withAuxK(
   tailCount: number,
 ): { aux: Val; grads: Val[] } {
   const { g, deadMask, params, rows, dSae } = inputs;
+  // With kAux > dead, the extra picks are live latents pushed to -1e30: ReLU makes them 0.
   if (opts.coefficient === 0) return { aux: g.scalar(0), grads: tail(g, null) };
   const kAux = Math.min(opts.kAux, dSae);
   const target = inputs.frozen('auxk_residual', residual, [rows, inputs.dIn]);
@@ -94,7 +100,9 @@ export function withAuxK(
     const [vals, idx] = b.topk(masked, b.ints([kAux]), 1);
     const acts = b.scatterElements(b.zeros(b.shape(pre)), idx, b.relu(vals), 1); // [N, n]
     const diff = b.sub(b.gemm(acts, params.W_dec), target);
-    const scale = b.mul(b.min(b.mul(numDead, b.scalar(1 / kAux)), b.scalar(1)), b.scalar(opts.coefficient / rows));
+    const variance = b.sumSquares(b.sub(target, b.op1('ReduceMean', [target, b.ints([0])], { keepdims: 1 })));
+    const positiveVariance = b.greater(variance, b.scalar(0));
+    const scale = b.where(positiveVariance, b.div(b.scalar(opts.coefficient), b.max(variance, b.scalar(1e-30))), b.scalar(0));
     const aux = b.mul(b.sumSquares(diff), scale);
     const dEhat = b.mul(diff, b.mul(scale, b.scalar(2)));
     const extra = { dW_dec: b.gemm(acts, dEhat, { transA: true }), dpre: b.mul(b.gemm(dEhat, params.W_dec, { transB: true }), positive(b, acts)) };

@@ -10,7 +10,10 @@
 import type { Val } from '../../../lib/onnx/graph-builder.js';
 import type { TrainConfig } from '../../../schemas/train.js';
 import type { Prng } from '../prng.js';
+import { badConfig } from '../../../lib/core/errors.js';
 import { encodeAffine, encoderBackward, firedCounts, meanL0, mseLoss, positive, tiedInit } from './common.js';
+import { controllerSpec, controllerState, controlOutputs, type ControllerSpec } from './sparsity-control.js';
+import { controlledInit } from './sparsity-init.js';
 import type { ParamSpec, StepInputs, StepOutputs, Variant } from './types.js';
 
 export function sharedParams(dIn: number, dSae: number): ParamSpec[] {
@@ -72,15 +75,32 @@ export function reluStep(inputs: StepInputs, invN: Val, sparsity: Val, extra?: E
   return { grads, loss, terms, recon, l0: meanL0(g, fired, invN), fired, latents: f, latentSums, state: {}, extra: {} };
 }
 
+function l1Config(cfg: TrainConfig): Extract<TrainConfig, { variant: 'standard' | 'gated' }> {
+  if (cfg.variant !== 'standard' && cfg.variant !== 'gated') throw badConfig(`L1 controller for variant '${cfg.variant}'`);
+  return cfg;
+}
+
+/** The L1 controller of standard and gated (lambda starts at l1Coefficient). */
+export function l1Controller(cfg: TrainConfig): ControllerSpec {
+  return controllerSpec(l1Config(cfg), l1Config(cfg).l1Coefficient);
+}
+
+/** standard and gated: a data-derived lambda_0 (sparsity-init.ts); `bias` is the gate's pre-activation bias. */
+export function l1InitFromSample(bias: string): NonNullable<Variant['initFromSample']> {
+  return (init, sample, cfg, dIn) => controlledInit(init, sample, l1Config(cfg), dIn, { penalty: 'l1', bias });
+}
+
 export const standardVariant: Variant = {
   name: 'standard',
   decoder: 'W_dec',
   params: sharedParams,
   init: (dIn, dSae, _cfg: TrainConfig, rng, bDec) => sharedInit(dIn, dSae, rng, bDec),
-  initialState: () => ({}),
+  initialState: (cfg) => controllerState(l1Controller(cfg)),
+  initFromSample: l1InitFromSample('b_enc'),
   buildStep(inputs) {
-    const { g, cfg } = inputs;
-    const lambda = cfg.variant === 'standard' ? cfg.l1Coefficient : 0;
-    return reluStep(inputs, g.scalar(1 / inputs.rows), g.mul(inputs.sparsityScale, g.scalar(lambda)));
+    const { g, cfg, state } = inputs;
+    const spec = l1Controller(cfg);
+    const out = reluStep(inputs, g.scalar(1 / inputs.rows), g.mul(inputs.sparsityScale, state.lambda));
+    return { ...out, ...controlOutputs(g, spec, state, out.l0, inputs.controlFactor) };
   },
 };

@@ -1,6 +1,7 @@
 /**
  * topk: k largest pre-activations per token, ReLU'd (Gao et al. 2024, "Scaling and evaluating
- * sparse autoencoders"), with the AuxK loss on dead latents (k_aux = d_in / 2, coefficient 1/32).
+ * sparse autoencoders"), with the AuxK loss on dead latents (sparse.ts withAuxK: k_aux = d_in / 2,
+ * coefficient 1/32 on the variance-normalised loss, as dictionary_learning trainers/top_k.py).
  *
  *   f = ReLU(TopK_k((x - b_dec) W_enc + b_enc)),  xhat = f W_dec + b_dec,  L = mse + c L_aux
  *
@@ -9,6 +10,7 @@
  */
 import type { Val } from '../../../lib/onnx/graph-builder.js';
 import { badConfig } from '../../../lib/core/errors.js';
+import { topkK } from '../resolve-config.js';
 import { encodeAffine, encoderBackward, meanL0, mseLoss } from './common.js';
 import { rowTopKCode, withAuxK, type GradientTail, type SparseCode } from './sparse.js';
 import { sharedInit, sharedParams } from './standard.js';
@@ -41,7 +43,7 @@ export const topkVariant: Variant = {
     const { g, cfg, x, params, rows, dIn, dSae } = inputs;
     if (cfg.variant !== 'topk') throw badConfig(`topk step built with variant '${cfg.variant}'`);
     const { xc, pre } = encodeAffine(g, x, params.W_enc, params.b_enc, params.b_dec);
-    const [raw, idx] = g.topk(pre, g.ints([cfg.k]), 1);
+    const [raw, idx] = g.topk(pre, g.ints([topkK(cfg)]), 1);
     const code = rowTopKCode(g, g.relu(raw), idx, params.W_dec, params.b_dec, rows, dIn, dSae);
     return finishTopKFamily(inputs, { xc, pre, ...code }, { coefficient: cfg.auxKCoefficient, kAux: cfg.kAux ?? Math.floor(dIn / 2) });
   },

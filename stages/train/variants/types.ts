@@ -23,6 +23,10 @@ export interface StepInputs {
   params: Record<string, Val>;
   /** Scalar sparsity warm-up factor in [0, 1] for this step; variants scale their own coefficient by it. */
   sparsityScale: Val;
+  /** Scalar 0-based step number of this update (exact in float32 below 2^24). */
+  step: Val;
+  /** Scalar gain factor of the sparsity controller at this step (schedule.ts controlFactor). */
+  controlFactor: Val;
   /** [dSae] 1 where the latent is dead (AuxK), 0 otherwise. */
   deadMask: Val;
   /** atr only: [rows] 1 for tokens in the losses, 0 for special or padding positions. */
@@ -75,8 +79,20 @@ export interface Variant {
   decoder: string;
   /** Initial parameters; `bDec` is the data-derived decoder bias. */
   init(dIn: number, dSae: number, cfg: TrainConfig, rng: Prng, bDec: Float32Array): Record<string, Float32Array>;
-  /** Variant state: names and initial values (scalars or vectors). */
-  initialState(cfg: TrainConfig): Record<string, Float32Array>;
+  /** Variant state: names and initial values (scalars). */
+  initialState(cfg: TrainConfig, dIn: number): Record<string, Float32Array>;
+  /** Learning-rate multipliers of some parameters (default 1). */
+  lrScales?(cfg: TrainConfig): Record<string, number>;
+  /**
+   * Data-dependent initialisation after `init` and `initialState`, from the init sample x [rows, dIn]
+   * in normalised units: new parameters and state (e.g. a data-derived sparsity coefficient).
+   */
+  initFromSample?(
+    init: { params: Record<string, Float32Array>; state: Record<string, Float32Array> },
+    sample: { x: Float32Array; rows: number },
+    cfg: TrainConfig,
+    dIn: number,
+  ): Promise<{ params: Record<string, Float32Array>; state: Record<string, Float32Array> }>;
   /** Builds forward, losses and analytic backward of one step. */
   buildStep(inputs: StepInputs): StepOutputs;
 }

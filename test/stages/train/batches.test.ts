@@ -96,3 +96,39 @@ test('bad input: batch size not a multiple of seqLen, empty data, mismatched sha
   const m = new BatchStream(tablesAsData([wide]), { mode: 'token', batchSize: 2, seqLen: 1, seed: 0 }, 2, 'float32');
   await assert.rejects(m.fill({ xs: new Float32Array(4) }, 0), /d_model 3/);
 });
+
+test('mixing buffer: shards that fit in bufferBytes are shuffled together; one-shard groups are not', async () => {
+  const shards = [0, 1, 2, 3].map((s) => table(64, { rowLen: 8, base: 1000 * s }));
+  const shardsIn = async (bufferBytes: number) => {
+    const stream = new BatchStream(tablesAsData(shards), { mode: 'token', batchSize: 32, seqLen: 1, seed: 3, bufferBytes }, 2, 'float32');
+    const xs = new Float32Array(32 * 2);
+    await stream.fill({ xs }, 0);
+    return new Set(Array.from({ length: 32 }, (_, r) => Math.floor(tokenOf(xs, r) / 1000)));
+  };
+  assert.equal((await shardsIn(0)).size, 1, 'without a buffer a batch comes from one shard');
+  assert.ok((await shardsIn(64 * 2 * 4 * 4)).size >= 3, 'with all four shards buffered a batch mixes them');
+});
+
+test('epochs: every usable token once per epoch, each epoch in a new order; norm outliers never train', async () => {
+  const t = table(40, { rowLen: 8, special: [0, 8, 16, 24, 32] });
+  t.values[17 * 2] = 1e5; // token 17 becomes a norm outlier
+  const stream = new BatchStream(tablesAsData([t]), { mode: 'token', batchSize: 34, seqLen: 1, seed: 4, maxNorm: 1000 }, 2, 'float32');
+  const epochs: number[][] = [];
+  for (let e = 0; e < 2; e++) {
+    const xs = new Float32Array(34 * 2);
+    await stream.fill({ xs }, 0);
+    epochs.push(Array.from({ length: 34 }, (_, r) => Math.round(xs[r * 2 + 1] - 1) / 10));
+  }
+  const expected = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 8 !== 0 && i !== 17);
+  for (const seen of epochs) assert.deepEqual([...seen].sort((a, b) => a - b), expected);
+  assert.notDeepEqual(epochs[0], epochs[1], 'the second epoch is reshuffled');
+  const seq = new BatchStream(tablesAsData([t]), { mode: 'sequence', batchSize: 40, seqLen: 8, seed: 4, maxNorm: 1000 }, 2, 'float32');
+  const xs = new Float32Array(40 * 2);
+  const tokenMasks = new Float32Array(40);
+  const pairMasks = new Float32Array(40);
+  await seq.fill({ xs, tokenMasks, pairMasks }, 0);
+  const row = Array.from({ length: 40 }, (_, r) => r).find((r) => Math.round((xs[r * 2 + 1] - 1) / 10) === 17)!;
+  assert.equal(tokenMasks[row], 0, 'the outlier is masked like a special token');
+  assert.equal(pairMasks[row], 0);
+  assert.equal(pairMasks[row + 1], 0, 'and pairs with it are not valid');
+});

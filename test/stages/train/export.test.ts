@@ -61,7 +61,7 @@ for (const variant of TRAIN_VARIANTS) {
     const params = variantFor(variant).init(D_IN, D_SAE, cfg, rng, Float32Array.from({ length: D_IN }, () => rng.nextNormal() * 0.1));
     for (const name of ['b_enc', 'b_gate', 'b_mag', 'r_mag']) if (params[name]) params[name] = params[name].map(() => rng.nextNormal() * 0.2);
     if (params.log_threshold) params.log_threshold = params.log_threshold.map(() => Math.log(0.1 + 0.3 * rng.nextFloat()));
-    const variantState: Record<string, Float32Array> = variant === 'batchtopk' ? { thresholdEma: Float32Array.of(0.2 * (1 - 0.999 ** 5)), thresholdCount: Float32Array.of(5) } : {};
+    const variantState: Record<string, Float32Array> = variant === 'batchtopk' ? { threshold: Float32Array.of(0.2) } : {};
     const dir = await mkdtemp(join(tmpdir(), `tsae-export-${variant}-`));
     await exportSae({ cfg, dIn: D_IN, params, variantState, normScale: SCALE, inlineOnnxLimitBytes: variant === 'gated' ? 0 : undefined }, dir);
 

@@ -12,7 +12,7 @@ export function fdConfig(variant: TrainConfig['variant']): TrainConfig {
     standard: { l1Coefficient: 0.3 },
     topk: { k: 3, kAux: 4, auxKCoefficient: 0.5 },
     batchtopk: { k: 3, kAux: 4, auxKCoefficient: 0.5 },
-    jumprelu: { l0Coefficient: 0.2, bandwidth: 0.5 },
+    jumprelu: { l0Coefficient: 0.2, bandwidth: 0.5, normalizeActivations: 'none' },
     gated: { l1Coefficient: 0.3 },
     atr: { lambda0: 0.3, alpha0: 0.7, seqLen: 4 },
   };
@@ -39,6 +39,8 @@ export function randomProblem(cfg: TrainConfig, seed: number): Problem {
   const feeds: Problem['feeds'] = {
     x: { data: normal(rows * dIn), dims: [rows, dIn] },
     sparsityScale: { data: Float64Array.of(0.8), dims: [] },
+    step: { data: Float64Array.of(5), dims: [] },
+    controlFactor: { data: Float64Array.of(0.7), dims: [] },
     deadMask: { data: Float64Array.from({ length: dSae }, (_, i) => (i % 3 === 0 ? 1 : 0)), dims: [dSae] },
   };
   if (cfg.variant === 'atr') {
@@ -48,7 +50,7 @@ export function randomProblem(cfg: TrainConfig, seed: number): Problem {
     feeds.tokenMask = { data: token, dims: [rows] };
     feeds.pairMask = { data: pair, dims: [rows] };
   }
-  for (const [name, value] of Object.entries(variant.initialState(cfg))) {
+  for (const [name, value] of Object.entries(variant.initialState(cfg, dIn))) {
     const data = Float64Array.from(value);
     if (name === 'lambda') data[0] = 0.3;
     if (name === 'alpha') data[0] = 0.7;

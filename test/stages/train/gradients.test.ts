@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSession, Tensor } from '../../../lib/onnx/backend.js';
 import { buildGradientGraph } from '../../../stages/train/gradient-graph.js';
-import { TRAIN_VARIANTS } from '../../../schemas/train.js';
+import { TrainConfig, TRAIN_VARIANTS } from '../../../schemas/train.js';
 import { DIMS, fdConfig, randomProblem } from './fd-helpers.js';
 
 const H = 1e-6;
@@ -18,9 +18,14 @@ function tensor(v: { data: Float64Array; dims: number[] }) {
   return new Tensor('float64', v.data, v.dims);
 }
 
-for (const name of TRAIN_VARIANTS) {
+const CASES: [string, TrainConfig][] = [
+  ...TRAIN_VARIANTS.map((v) => [v, fdConfig(v)] as [string, TrainConfig]),
+  // dictionary_learning's two-sided target-L0 penalty (L0 of this problem is about 8, target 5).
+  ['jumprelu quadratic L0 penalty', TrainConfig.parse({ ...fdConfig('jumprelu'), l0Penalty: 'quadratic', targetL0: 5, targetPenaltyCoefficient: 0.4 })],
+];
+
+for (const [name, cfg] of CASES) {
   test(`${name}: analytic gradients match central finite differences for every parameter`, async () => {
-    const cfg = fdConfig(name);
     const record = buildGradientGraph(cfg, DIMS, 'float64', 'record');
     const pinned = buildGradientGraph(cfg, DIMS, 'float64', 'pinned');
     const rec = await createSession(record.model, { device: 'cpu', intraOpThreads: 1 });

@@ -21,10 +21,10 @@ const COMMON = { dSae: 512, batchSize: 256, steps: 1000, warmupSteps: 20, lr: 3e
 const PER_VARIANT: Record<string, Record<string, unknown>> = {
   standard: { l1Coefficient: 3, sparsityWarmupSteps: 200 },
   topk: { k: 5 },
-  batchtopk: { k: 5, lr: 1e-2, auxKCoefficient: 0.25, deadWindowTokens: 20_000 },
-  jumprelu: { l0Coefficient: 4, bandwidth: 0.5, initThreshold: 0.5, sparsityWarmupSteps: 300, lr: 5e-3 },
+  batchtopk: { k: 5, lr: 1e-2, auxKCoefficient: 2, deadWindowTokens: 20_000 },
+  jumprelu: { l0Coefficient: 4 / 64, bandwidth: 0.5, initThreshold: 0.5, sparsityWarmupSteps: 300, lr: 5e-3 },
   gated: { l1Coefficient: 4, sparsityWarmupSteps: 200, lr: 1e-2 },
-  atr: { lambda0: 3, targetL0: 10, eta: 0.01, alpha0: 0.05, resampleEvery: 250, historyWindowSteps: 250 },
+  atr: { targetL0: 15, alpha0: 0.05, resampleEvery: 250, historyWindowSteps: 250 },
 };
 
 const dictionary = syntheticDictionary(DATA);

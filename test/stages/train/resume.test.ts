@@ -19,7 +19,9 @@ const N = 12;
 
 const CONFIGS: Record<string, TrainConfigInput> = {
   atr: { variant: 'atr', dSae: 48, steps: 2 * N, batchSize: 32, seqLen: 8, warmupSteps: 3, checkpointEvery: N, stepsPerRun: 4, resampleEvery: 8, historyWindowSteps: 8, resampleRule: 'percentile', targetL0: 6, lambda0: 0.5, alpha0: 0.1, lr: 1e-2 },
-  batchtopk: { variant: 'batchtopk', dSae: 48, steps: 2 * N, batchSize: 32, warmupSteps: 3, checkpointEvery: N, stepsPerRun: 5, k: 3, deadWindowTokens: 64, lr: 1e-2 },
+  batchtopk: { variant: 'batchtopk', dSae: 48, steps: 2 * N, batchSize: 32, warmupSteps: 3, checkpointEvery: N, stepsPerRun: 5, k: 3, deadWindowTokens: 64, thresholdStartStep: 0.25, lr: 1e-2 },
+  // Two epochs over the data (24 x 96 tokens > 1,260), a two-shard mixing buffer, the norm filter and the L1 controller.
+  standard: { variant: 'standard', dSae: 48, steps: 2 * N, batchSize: 96, warmupSteps: 0.1, checkpointEvery: N, stepsPerRun: 5, targetL0: 5, lr: 1e-2, shuffleBufferMb: 0.05, maxNormMultiple: 2 },
 };
 
 for (const [name, input] of Object.entries(CONFIGS)) {
@@ -57,10 +59,17 @@ for (const [name, input] of Object.entries(CONFIGS)) {
     const again = await run(resumed);
     assert.equal(again.resumedFromStep, 2 * N, 'a finished folder is not trained again');
     assert.deepEqual(again.finalMetrics, second.finalMetrics);
+    assert.deepEqual(second.mechanisms, full.mechanisms, 'the mechanism log survives the resume');
     if (name === 'atr') {
       assert.ok(full.resampledLatents > 0, 'resampling happened');
+      assert.ok(full.mechanisms.resampling!.events > 0 && full.mechanisms.resampling!.latents === full.resampledLatents);
       assert.deepEqual(b.map((l) => l.lambda_t), a.map((l) => l.lambda_t));
     }
+    if (name === 'standard') {
+      assert.ok(full.mechanisms.sparsity.lambda!.final !== full.mechanisms.sparsity.lambda!.initial, 'the controller moved lambda');
+      assert.ok(full.mechanisms.outliers.maxNorm !== null, 'a norm cut was set');
+    }
+    if (name === 'batchtopk') assert.ok(full.mechanisms.threshold!.final > 0, 'the threshold started');
   });
 }
 
