@@ -46,16 +46,21 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   test('a bad spec exits 2, names each bad field, and starts nothing', async () => {
     const spec = join(env.dataDir, 'bad.yaml');
     await writeFile(spec, 'name: Bad Name\nmodel:\n  source: gemma3-270m\n  layer: -1\ncorpus:\n  source: demo\ntokens:\n  train: 10\n  eval: 10\nsae:\n  dSae: 64\n  variants:\n    - variant: relu\n');
+    const workflowIds = async () => {
+      const ids: string[] = [];
+      for await (const info of env.client.workflow.list()) ids.push(info.workflowId);
+      return ids.sort();
+    };
+    const before = await workflowIds();
     const result = await runCli(['run', spec], env.env);
     assert.equal(result.code, 2, result.stderr);
     for (const field of ['name', 'model.layer', 'sae.variants.0.variant']) assert.match(result.stderr, new RegExp(`bad\\.yaml:\\d+: ${field.replace(/\./g, '\\.')}:`), `missing ${field} in:\n${result.stderr}`);
-    const started = [];
-    for await (const info of env.client.workflow.list()) started.push(info.workflowId);
-    assert.deepEqual(started, []);
+    assert.deepEqual(await workflowIds(), before, 'the bad spec started a workflow');
   });
 
   test('the smoke preset runs the whole DAG end to end and its report renders', async () => {
-    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-1'], env.env, RUN_TIMEOUT_MS);
+    // Its own salt: the training and evals are computed here even when another test ran the smoke preset first.
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-1', '--set', 'cacheSalt=smoke-1'], env.env, RUN_TIMEOUT_MS);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     assert.match(result.stdout, /"event":"progress"/);
     const run = await resultOf('smoke-1');
@@ -102,33 +107,42 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   });
 
   test('running the same spec again is a cache hit for every stage', async () => {
-    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-2'], env.env, RUN_TIMEOUT_MS);
+    // Its own pair of runs (a reduced variant set keeps it short when it runs alone; after the
+    // smoke test the first run is mostly cache hits already).
+    const reduced = ['--set', 'sae.variants=[{variant: standard}, {variant: atr, hyperparameters: {targetL0: 8}}]'];
+    const first = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-1', ...reduced], env.env, RUN_TIMEOUT_MS);
+    assert.equal(first.code, 0, first.stderr);
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-2', ...reduced], env.env, RUN_TIMEOUT_MS);
     assert.equal(result.code, 0, result.stderr);
-    const run = await resultOf('smoke-2');
+    const run = await resultOf('cache-2');
     // Bookkeeping (the run record, plans, the report) is redone every run; everything else is cached.
     const compute = run.stages.filter((s) => s.name !== 'report' && s.name !== 'init' && !s.name.startsWith('plan '));
-    assert.ok(compute.length > 20);
+    assert.ok(compute.length > 20, `only ${compute.length} compute stages: ${compute.map((s) => s.name).join(', ')}`);
     assert.deepEqual(compute.filter((s) => s.cacheHit !== true).map((s) => s.name), []);
     assert.equal(run.allCacheHits, true);
   });
 
   test('a stage that exhausts its retries waits for `tsae resume`, which completes the run', async () => {
     await writeFile(faultsFile, JSON.stringify({ report: 'fail' }));
-    const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3'], env.env);
-    assert.equal(started.code, 0, started.stderr);
-    const status = await waitFor('awaiting-resume', async () => {
-      const out = await runCli(['status', 'smoke-3', '--json'], env.env);
-      const parsed = JSON.parse(out.stdout);
-      return parsed.status === 'awaiting-resume' ? parsed : undefined;
-    }, 120_000, 1_000);
-    assert.match(status.awaiting.join('\n'), /report: .*injected fault/);
-    const listed = await waitFor('search attribute', async () => {
-      const out = await runCli(['list', '--json', '--query', 'TsaeStatus = "awaiting-resume"'], env.env);
-      const rows = JSON.parse(out.stdout) as { workflowId: string }[];
-      return rows.some((r) => r.workflowId === 'smoke-3') ? rows : undefined;
-    }, 30_000, 1_000);
-    assert.ok(listed.length >= 1);
-    await writeFile(faultsFile, '{}');
+    // Cleared in `finally` too, so a failure here cannot leave the fault armed for later tests.
+    try {
+      const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3'], env.env);
+      assert.equal(started.code, 0, started.stderr);
+      const status = await waitFor('awaiting-resume', async () => {
+        const out = await runCli(['status', 'smoke-3', '--json'], env.env);
+        const parsed = JSON.parse(out.stdout);
+        return parsed.status === 'awaiting-resume' ? parsed : undefined;
+      }, RUN_TIMEOUT_MS, 1_000);
+      assert.match(status.awaiting.join('\n'), /report: .*injected fault/);
+      const listed = await waitFor('search attribute', async () => {
+        const out = await runCli(['list', '--json', '--query', 'TsaeStatus = "awaiting-resume"'], env.env);
+        const rows = JSON.parse(out.stdout) as { workflowId: string }[];
+        return rows.some((r) => r.workflowId === 'smoke-3') ? rows : undefined;
+      }, 30_000, 1_000);
+      assert.ok(listed.length >= 1);
+    } finally {
+      await writeFile(faultsFile, '{}');
+    }
     const resumed = await runCli(['resume', 'smoke-3'], env.env);
     assert.equal(resumed.code, 0, resumed.stderr);
     const run = await resultOf('smoke-3');
@@ -200,8 +214,14 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   });
 
   test('recorded histories replay against the current workflow code', async () => {
-    const handles = ['smoke-1', 'smoke-1--atr', 'smoke-3', 'smoke-kill'].map((id) => env.client.workflow.getHandle(id));
-    for (const handle of handles) {
+    // Its own run (the pipeline and a variant's child workflow), plus every other closed
+    // workflow this server has recorded (the runs of the other tests, when they ran before).
+    const own = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'replay-1', '--set', 'sae.variants=[{variant: atr, hyperparameters: {targetL0: 8}}]', '--set', 'evaluate.families=[core, temporal]'], env.env, RUN_TIMEOUT_MS);
+    assert.equal(own.code, 0, own.stderr);
+    const ids = new Set(['replay-1', 'replay-1--atr']);
+    for await (const info of env.client.workflow.list({ query: 'ExecutionStatus != "Running"' })) ids.add(info.workflowId);
+    for (const id of ids) {
+      const handle = env.client.workflow.getHandle(id);
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, handle.workflowId);
     }
