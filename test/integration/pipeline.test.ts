@@ -20,6 +20,12 @@ import { runCli, startTestEnvironment, startWorkerProcess, waitFor, type TestEnv
 
 /** Generous bound for one smoke pipeline on 2 busy cores. */
 const RUN_TIMEOUT_MS = 300_000;
+/**
+ * Each test runs what it needs, so any one of them passes alone or in any order. Tests that only
+ * need a smoke run's artifacts (the cache-hit pair, the resume) share this salt: in file order the
+ * second finds the first's training and evals done, which keeps the suite short.
+ */
+const SHARED_SALT = ['--set', 'cacheSalt=shared'];
 
 let env: TestEnvironment;
 let worker: WorkerProcess;
@@ -107,12 +113,10 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   });
 
   test('running the same spec again is a cache hit for every stage', async () => {
-    // Its own pair of runs (a reduced variant set keeps it short when it runs alone; after the
-    // smoke test the first run is mostly cache hits already).
-    const reduced = ['--set', 'sae.variants=[{variant: standard}, {variant: atr, hyperparameters: {targetL0: 8}}]'];
-    const first = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-1', ...reduced], env.env, RUN_TIMEOUT_MS);
+    // Its own pair of runs. The first computes (or finds what another test computed); the second must compute nothing.
+    const first = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-1', ...SHARED_SALT], env.env, RUN_TIMEOUT_MS);
     assert.equal(first.code, 0, first.stderr);
-    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-2', ...reduced], env.env, RUN_TIMEOUT_MS);
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-2', ...SHARED_SALT], env.env, RUN_TIMEOUT_MS);
     assert.equal(result.code, 0, result.stderr);
     const run = await resultOf('cache-2');
     // Bookkeeping (the run record, plans, the report) is redone every run; everything else is cached.
@@ -126,7 +130,7 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
     await writeFile(faultsFile, JSON.stringify({ report: 'fail' }));
     // Cleared in `finally` too, so a failure here cannot leave the fault armed for later tests.
     try {
-      const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3'], env.env);
+      const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3', ...SHARED_SALT], env.env);
       assert.equal(started.code, 0, started.stderr);
       const status = await waitFor('awaiting-resume', async () => {
         const out = await runCli(['status', 'smoke-3', '--json'], env.env);
@@ -214,12 +218,13 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   });
 
   test('recorded histories replay against the current workflow code', async () => {
-    // Its own run (the pipeline and a variant's child workflow), plus every other closed
-    // workflow this server has recorded (the runs of the other tests, when they ran before).
-    const own = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'replay-1', '--set', 'sae.variants=[{variant: atr, hyperparameters: {targetL0: 8}}]', '--set', 'evaluate.families=[core, temporal]'], env.env, RUN_TIMEOUT_MS);
+    // Its own run (the pipeline, a variant's child workflow, a fan-out), plus the top-level
+    // workflow of every other run this server recorded (the other tests' runs, when they ran before).
+    const own = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'replay-1', '--set', 'sae.variants=[{variant: atr, hyperparameters: {targetL0: 8}}]', '--set', 'evaluate.families=[core, temporal]', ...SHARED_SALT], env.env, RUN_TIMEOUT_MS);
     assert.equal(own.code, 0, own.stderr);
-    const ids = new Set(['replay-1', 'replay-1--atr']);
-    for await (const info of env.client.workflow.list({ query: 'ExecutionStatus != "Running"' })) ids.add(info.workflowId);
+    const ids = new Set(['replay-1', 'replay-1--atr', 'replay-1/extract-eval']);
+    const query = 'ExecutionStatus != "Running" AND (WorkflowType = "pipelineWorkflow" OR WorkflowType = "nightlyReproductionWorkflow")';
+    for await (const info of env.client.workflow.list({ query })) ids.add(info.workflowId);
     for (const id of ids) {
       const handle = env.client.workflow.getHandle(id);
       const history = await handle.fetchHistory();
