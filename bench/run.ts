@@ -73,7 +73,8 @@ async function main(argv: string[]): Promise<void> {
       records.push(...got);
       process.stderr.write(`[bench] ${area}: ${got.length} records in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     } catch (error) {
-      failures.push(`${area}: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      failures.push(message.startsWith(`${area}: `) ? message : `${area}: ${message}`);
       process.stderr.write(`[bench] ${area} FAILED: ${(error as Error).stack ?? error}\n`);
     }
   }
