@@ -3,13 +3,12 @@
  * of several SAEs in one pass against one SAE at a time, on the demo model (Gemma 3 270M,
  * layer 6, 2 threads) with random ONNX ReLU SAEs; plus the probe solver and the Ward linkage beside scikit-learn / SciPy
  * on the same data (infra/dev/python/bench_evaluate.py), measured in the same run.
- * Without the demo model folder the model-dependent cases are skipped (reported on stderr).
+ * The bench installs the `ml` toolchain and prepares the demo model first (bench/toolchain.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ActivationTable } from '../schemas/activation-shard.js';
 import { EvalOptions } from '../schemas/eval.js';
 import { defaultStageContext } from '../lib/core/context.js';
@@ -29,12 +28,13 @@ import { createSplicer } from '../stages/model/splice.js';
 import { createSession, Tensor } from '../lib/onnx/backend.js';
 import { buildForwardGraph } from '../stages/train/forward-graph.js';
 import { median, type BenchRecord } from './record.js';
+import { demoModelDir, ensureDemoModel, referenceFailed, tailOf, toolchainPython } from './toolchain.js';
 
 const LAYER = 6;
 const THREADS = 2;
 const CONTEXT = 128;
 const D_SAE = 4096;
-const DEMO_DIR = () => resolve(process.env.TSAE_DEMO_MODEL ?? join('.tsae', 'models', 'gemma3-270m'));
+const DEMO_DIR = demoModelDir;
 
 /** A random ReLU SAE as an ONNX session (the engine loadSae uses), weights fed as inputs. */
 async function onnxSae(dIn: number, dSae: number, seed = 7): Promise<SaeForEval> {
@@ -175,36 +175,41 @@ async function solverRecords(quick: boolean): Promise<BenchRecord[]> {
   }
   const ref = await pythonReference({ x, y, n, d, profiles, features, positions, repeats });
   return [
-    record(`L2 logistic probe, ${n} x ${d} dense`, 'fits_per_s', 1 / median(fits), 'fits/s', ref ? `scikit-learn ${ref.versions['scikit-learn']} lbfgs` : null, ref ? 1 / ref.probe_fit_seconds : null),
-    record(`Ward linkage, ${features} profiles x ${positions} positions`, 'linkages_per_s', 1 / median(links), 'linkages/s', ref ? `SciPy ${ref.versions.scipy} linkage` : null, ref ? 1 / ref.linkage_seconds : null),
+    record(`L2 logistic probe, ${n} x ${d} dense`, 'fits_per_s', 1 / median(fits), 'fits/s', `scikit-learn ${ref.versions['scikit-learn']} lbfgs`, 1 / ref.probe_fit_seconds),
+    record(`Ward linkage, ${features} profiles x ${positions} positions`, 'linkages_per_s', 1 / median(links), 'linkages/s', `SciPy ${ref.versions.scipy} linkage`, 1 / ref.linkage_seconds),
   ];
 }
 
+const SOLVER_REFERENCE = 'scikit-learn / SciPy (infra/dev/python/bench_evaluate.py)';
+
+/** scikit-learn's probe fit and SciPy's linkage on the same data, in the `ml` toolchain; throws when they cannot run. */
 async function pythonReference(data: { x: Float32Array; y: Float32Array; n: number; d: number; profiles: Float32Array; features: number; positions: number; repeats: number }) {
+  const python = await toolchainPython('ml');
   const dir = await mkdtemp(join(tmpdir(), 'tsae-bench-eval-'));
   try {
     const files = { x: join(dir, 'x.bin'), y: join(dir, 'y.bin'), p: join(dir, 'p.bin') };
     await writeFile(files.x, new Uint8Array(data.x.buffer));
     await writeFile(files.y, new Uint8Array(data.y.buffer));
     await writeFile(files.p, new Uint8Array(data.profiles.buffer));
-    const run = spawnSync(projectPath('.tools', 'ml-venv', 'bin', 'python'), [
+    const run = spawnSync(python, [
       projectPath('infra', 'dev', 'python', 'bench_evaluate.py'), '--probe-x', files.x, '--probe-y', files.y, '--n', String(data.n), '--d', String(data.d),
       '--profiles', files.p, '--features', String(data.features), '--positions', String(data.positions), '--repeats', String(data.repeats),
     ], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(THREADS) } });
-    if (run.status !== 0) {
-      process.stderr.write(`[bench evaluate] Python reference failed: ${run.stderr.slice(-500)}\n`);
-      return null;
-    }
-    return JSON.parse(run.stdout.trim().split('\n').pop()!) as { probe_fit_seconds: number; linkage_seconds: number; versions: Record<string, string> };
+    if (run.error) referenceFailed('evaluate', SOLVER_REFERENCE, `cannot start ${python}: ${run.error.message}`);
+    if (run.status !== 0) referenceFailed('evaluate', SOLVER_REFERENCE, `exited with ${run.status}:\n${tailOf(run.stderr)}`);
+    const out = JSON.parse(run.stdout.trim().split('\n').pop()!) as { probe_fit_seconds: number; linkage_seconds: number; versions: Record<string, string> };
+    if (!(out.probe_fit_seconds > 0 && out.linkage_seconds > 0)) referenceFailed('evaluate', SOLVER_REFERENCE, `no timings in its output: ${run.stdout.slice(-200)}`);
+    return out;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
 export async function runEvaluateBench(options: { quick: boolean }): Promise<BenchRecord[]> {
+  await toolchainPython('ml'); // before the measurements: a fresh clone installs it here
+  await ensureDemoModel();
   const records = await solverRecords(options.quick);
-  if (existsSync(join(DEMO_DIR(), 'tsae.json'))) records.push(...(await modelRecords(options.quick)));
-  else process.stderr.write(`[bench evaluate] no demo model at ${DEMO_DIR()}: model cases skipped\n`);
+  records.push(...(await modelRecords(options.quick)));
   return records;
 }
 

@@ -12,22 +12,23 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TokenRow } from '../schemas/token-shard.js';
 import { defaultStageContext } from '../lib/core/context.js';
 import { projectPath } from '../lib/core/package-root.js';
 import { extractActivations } from '../stages/extract/extract.js';
-import { prepareModel } from '../stages/model/prepare-model.js';
 import { matmulCeiling } from './matmul-ceiling.js';
 import { median, type BenchRecord } from './record.js';
+import { demoModelDir, ensureDemoModel, prepareVenvPython, referenceFailed, tailOf } from './toolchain.js';
 
 const LAYER = 6;
 const BATCH = 16;
 const CONTEXT = 128;
 const THREADS = 2;
 const CASE = `gemma3-270m L${LAYER} b${BATCH} ctx${CONTEXT} ${THREADS} threads`;
-const DEMO_DIR = () => resolve(process.env.TSAE_DEMO_MODEL ?? join('.tsae', 'models', 'gemma3-270m'));
+const DEMO_DIR = demoModelDir;
+const TORCH_REFERENCE = 'HF transformers 5.24 PyTorch 2.13 CPU, blocks 0..6';
 
 /** Deterministic full-context rows (token values do not change the cost). */
 async function* benchRows(count: number, vocab: number): AsyncIterable<TokenRow> {
@@ -85,25 +86,21 @@ async function extractOnce(modelDir: string, rows: number): Promise<number> {
  * The PyTorch reference as a long-lived child (`--serve`): it loads the model once, then times one
  * pass per request, so its runs can be interleaved with ours and a busy machine slows both alike.
  */
-async function startTorchReference(batches: number): Promise<{ run(): Promise<number>; close(): void } | null> {
-  const python = projectPath('.tools', 'prepare-venv', 'bin', 'python');
+async function startTorchReference(batches: number): Promise<{ run(): Promise<number>; close(): void }> {
+  const python = await prepareVenvPython();
   const args = [projectPath('infra', 'dev', 'python', 'bench_extract_torch.py'), '--source', 'gemma3-270m', '--cache', join(DEMO_DIR(), '..', '.cache'),
     '--layer', String(LAYER), '--batch', String(BATCH), '--context', String(CONTEXT), '--threads', String(THREADS), '--batches', String(batches), '--serve'];
   const child = spawn(python, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.once('error', (error) => (stderr += `\ncannot start ${python}: ${error.message}`));
   const next = async () => {
     const line = await lines.next();
-    if (line.done) throw new Error(`PyTorch reference exited: ${stderr.split('\n').slice(-5).join('\n')}`);
+    if (line.done) referenceFailed('extract', TORCH_REFERENCE, `bench_extract_torch.py exited:\n${tailOf(stderr, 5)}`);
     return JSON.parse(line.value);
   };
-  try {
-    await next(); // {"ready": true}
-  } catch (error) {
-    process.stderr.write(`[bench extract] ${(error as Error).message}\n`);
-    return null;
-  }
+  await next(); // {"ready": true}
   return {
     async run() {
       child.stdin.write('run\n');
@@ -124,7 +121,7 @@ function peakRss(rows: number): number {
 }
 
 export async function runExtractBench(options: { quick: boolean }): Promise<BenchRecord[]> {
-  await prepareModel({ source: 'gemma3-270m', out: DEMO_DIR() }, defaultStageContext());
+  await ensureDemoModel();
   const batches = options.quick ? 4 : 8;
   const repeats = options.quick ? 3 : 5;
   await extractOnce(DEMO_DIR(), BATCH); // warm-up: derived graph, page cache
@@ -138,16 +135,16 @@ export async function runExtractBench(options: { quick: boolean }): Promise<Benc
     for (let i = 0; i < repeats; i++) {
       ours.push(await extractOnce(DEMO_DIR(), batches * BATCH));
       ceilingMs.push(await ceiling.time());
-      if (torch) theirs.push(await torch.run());
+      theirs.push(await torch.run());
     }
   } finally {
-    torch?.close();
+    torch.close();
     await ceiling.release();
   }
   const achievedGflops = (median(ours) * prefixFlopsPerToken(config)) / 1e9;
   const ceilingGflops = ceiling.gflops(median(ceilingMs));
   const value = median(ours);
-  const referenceValue = theirs.length ? median(theirs) : null;
+  const referenceValue = median(theirs);
   const records: BenchRecord[] = [
     {
       stage: 'extract',
@@ -155,9 +152,9 @@ export async function runExtractBench(options: { quick: boolean }): Promise<Benc
       metric: 'tokens_per_s',
       value,
       unit: 'tokens/s',
-      reference: referenceValue ? 'HF transformers 5.24 PyTorch 2.13 CPU, blocks 0..6' : null,
+      reference: TORCH_REFERENCE,
       referenceValue,
-      ratio: referenceValue ? value / referenceValue : null,
+      ratio: value / referenceValue,
     },
     {
       stage: 'extract',

@@ -23,6 +23,7 @@ import { pipelineWorkflow } from '../workflows/pipeline.js';
 import { TsaeRunIdKey } from '../workflows/search-attributes.js';
 import { WORKFLOW_QUEUE } from '../workflows/shared.js';
 import { median, type BenchRecord } from './record.js';
+import { ensureDemoModel } from './toolchain.js';
 
 async function benchSpec(quick: boolean, tokenMultiple: number): Promise<RunSpec> {
   const overrides: Record<string, unknown> = {
@@ -30,13 +31,11 @@ async function benchSpec(quick: boolean, tokenMultiple: number): Promise<RunSpec
     'evaluate.families': ['core', 'temporal'],
   };
   if (quick) return presetSpec('smoke', { ...overrides, 'tokens.train': 8192 * tokenMultiple });
-  const { prepareModel } = await import('../stages/model/prepare-model.js');
   const { buildDemoCorpus } = await import('../stages/corpus/build-demo.js');
-  const cache = projectPath('.tsae');
-  const model = await prepareModel({ source: 'gemma3-270m', dataDir: cache }, defaultStageContext());
-  const corpusDir = join(cache, 'corpora', 'demo');
+  const modelDir = await ensureDemoModel();
+  const corpusDir = join(projectPath('.tsae'), 'corpora', 'demo');
   await buildDemoCorpus({ out: corpusDir }, defaultStageContext());
-  return presetSpec('demo', { ...overrides, 'model.source': model.dir, 'corpus.source': corpusDir, 'tokens.train': 51_200 * tokenMultiple, 'train.warmupSteps': 5 });
+  return presetSpec('demo', { ...overrides, 'model.source': modelDir, 'corpus.source': corpusDir, 'tokens.train': 51_200 * tokenMultiple, 'train.warmupSteps': 5 });
 }
 
 interface TimedRun {

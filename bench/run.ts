@@ -9,7 +9,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../lib/core/atomic-fs.js';
 import { projectPath } from '../lib/core/package-root.js';
-import { TOKENIZE_END_TO_END, type BenchRecord } from './record.js';
+import { recordProblems, TOKENIZE_END_TO_END, type BenchRecord } from './record.js';
 
 type BenchFn = (options: { quick: boolean }) => Promise<BenchRecord[]>;
 
@@ -68,10 +68,13 @@ async function main(argv: string[]): Promise<void> {
     try {
       const fn = (await import(module))[exportName] as BenchFn;
       const got = await fn({ quick });
+      const problems = got.flatMap(recordProblems);
+      if (problems.length) throw new Error(`records without their reference:\n    ${problems.join('\n    ')}`);
       records.push(...got);
       process.stderr.write(`[bench] ${area}: ${got.length} records in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     } catch (error) {
-      failures.push(`${area}: ${(error as Error).message}`);
+      const message = (error as Error).message;
+      failures.push(message.startsWith(`${area}: `) ? message : `${area}: ${message}`);
       process.stderr.write(`[bench] ${area} FAILED: ${(error as Error).stack ?? error}\n`);
     }
   }

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { planCorpusShards } from '../stages/corpus/plan-shards.js';
 import { loadTokenizer, tokenizerFolder } from '../stages/tokenize/load-tokenizer.js';
 import { tokenizeShard } from '../stages/tokenize/tokenize-shard.js';
 import { median, TOKENIZE_END_TO_END, type BenchRecord } from './record.js';
+import { referenceFailed, tailOf, toolchainPython } from './toolchain.js';
 
 const zstd = createRequire(import.meta.url)('zstd-napi') as { compress(data: Uint8Array): Buffer };
 const PYTHON_REFERENCE = 'HF tokenizers (Rust via Python), 1 thread';
@@ -29,20 +29,23 @@ async function sampleTexts(perSource: number): Promise<{ text: string; meta: Rec
   return docs;
 }
 
-function pythonReference(textsPath: string, repeats: number): number | null {
-  const python = projectPath('.tools', 'ml-venv', 'bin', 'python');
-  if (!existsSync(python)) return null;
+/** HF tokenizers' tokens/s on the same texts, in the `ml` toolchain; throws when it cannot run. */
+async function pythonReference(textsPath: string, repeats: number): Promise<number> {
+  const python = await toolchainPython('ml');
   const script = projectPath('infra', 'dev', 'python', 'bench_tokenize.py');
   const tokJson = join(tokenizerFolder({ kind: 'gemma2' }), 'tokenizer.json');
   const run = spawnSync(python, [script, tokJson, textsPath, String(repeats)], { encoding: 'utf8' });
-  if (run.status !== 0) return null;
-  return (JSON.parse(run.stdout) as { tokensPerSecond: number }).tokensPerSecond;
+  if (run.error) referenceFailed('tokenize', PYTHON_REFERENCE, `cannot start ${python}: ${run.error.message}`);
+  if (run.status !== 0) referenceFailed('tokenize', PYTHON_REFERENCE, `${script} exited with ${run.status}:\n${tailOf(run.stderr)}`);
+  const tokensPerSecond = (JSON.parse(run.stdout) as { tokensPerSecond?: unknown }).tokensPerSecond;
+  if (typeof tokensPerSecond !== 'number' || !(tokensPerSecond > 0)) referenceFailed('tokenize', PYTHON_REFERENCE, `no tokensPerSecond in its output: ${run.stdout.slice(0, 200)}`);
+  return tokensPerSecond;
 }
 
-function record(kase: string, value: number, reference: string | null, referenceValue: number | null): BenchRecord {
+function record(kase: string, value: number, referenceValue: number): BenchRecord {
   return {
-    stage: 'tokenize', case: kase, metric: 'throughput', value, unit: 'tokens/s', reference, referenceValue,
-    ratio: referenceValue ? value / referenceValue : null,
+    stage: 'tokenize', case: kase, metric: 'throughput', value, unit: 'tokens/s', reference: PYTHON_REFERENCE, referenceValue,
+    ratio: value / referenceValue,
   };
 }
 
@@ -53,6 +56,7 @@ function record(kase: string, value: number, reference: string | null, reference
  * Each pass loads a fresh tokenizer so the piece cache starts cold, as in a new activity.
  */
 export async function runTokenizeBench(options: { quick: boolean }): Promise<BenchRecord[]> {
+  await toolchainPython('ml'); // before the measurements: a fresh clone installs it here
   const repeats = options.quick ? 1 : 3;
   const docs = await sampleTexts(options.quick ? 25 : 120);
   const texts = docs.map((d) => d.text);
@@ -78,11 +82,11 @@ export async function runTokenizeBench(options: { quick: boolean }): Promise<Ben
       const summary = await tokenizeShard({ shard, tokenizer: stageTokenizer }, join(dir, `out-${r}`), defaultStageContext());
       stage.push(summary.tokens.total / ((performance.now() - t) / 1000));
     }
-    const python = pythonReference(textsPath, options.quick ? 1 : 3);
+    const python = await pythonReference(textsPath, options.quick ? 1 : 3);
     return [
-      record('demo sample: encode, transformers.js piecewise (default)', median(fast), python ? PYTHON_REFERENCE : null, python),
-      record('demo sample: encode, transformers.js whole text', median(whole), python ? PYTHON_REFERENCE : null, python),
-      record(TOKENIZE_END_TO_END, median(stage), python ? PYTHON_REFERENCE : null, python),
+      record('demo sample: encode, transformers.js piecewise (default)', median(fast), python),
+      record('demo sample: encode, transformers.js whole text', median(whole), python),
+      record(TOKENIZE_END_TO_END, median(stage), python),
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { BenchRecord } from './record.js';
 import { median } from './record.js';
+import { referenceFailed, tailOf, toolchainPython } from './toolchain.js';
 import { TrainConfig, type TrainVariant } from '../schemas/train.js';
 import { projectPath } from '../lib/core/package-root.js';
 import { matmulCeiling } from './matmul-ceiling.js';
@@ -110,14 +111,20 @@ function runCaseInChild(spec: CaseSpec): Promise<CaseResult> {
 }
 
 async function torchCase(variant: TrainVariant, dSae: number, steps: number): Promise<{ ms_per_step: number; tokens_per_s: number; peak_rss_mb: number }> {
-  const python = projectPath('.tools', 'ml-venv', 'bin', 'python');
+  const python = await toolchainPython('ml');
   const script = projectPath('infra', 'dev', 'python', 'bench_train_torch.py');
   const args = [script, '--variant', variant, '--d-in', String(D_IN), '--d-sae', String(dSae), '--batch', String(BATCH), '--k', String(K), '--seq', String(SEQ), '--steps', String(steps), '--threads', String(THREADS)];
-  const { stdout } = await promisify(execFile)(python, args, { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').pop() as string);
+  const reference = `pytorch-2.13-cpu ${variant} d_sae ${dSae}`;
+  const { stdout } = await promisify(execFile)(python, args, { maxBuffer: 1 << 20 }).catch((error: Error & { stderr?: string }) =>
+    referenceFailed('train', reference, `${script}: ${error.message.split('\n')[0]}\n${tailOf(error.stderr)}`),
+  );
+  const result = JSON.parse(stdout.trim().split('\n').pop() as string) as { ms_per_step: number; tokens_per_s: number; peak_rss_mb: number };
+  if (!(result.tokens_per_s > 0 && result.peak_rss_mb > 0)) referenceFailed('train', reference, `no timings in its output: ${stdout.slice(-200)}`);
+  return result;
 }
 
 export async function runTrainBench(options: { quick: boolean }): Promise<BenchRecord[]> {
+  await toolchainPython('ml'); // before the measurements: a fresh clone installs it here
   const variants: TrainVariant[] = options.quick ? ['standard', 'topk'] : ['standard', 'topk', 'batchtopk', 'jumprelu', 'gated', 'atr'];
   const expansions = options.quick ? [8] : [8, 32];
   // Four timed runs of 8 steps (and 5 PyTorch steps) per case: with two, one slow run moved a ratio by 10%.

@@ -168,6 +168,8 @@ describe('fault tolerance on a real Temporal dev server', { timeout: 25 * 60_000
     } finally {
       await diskWorker.kill('SIGKILL');
       execFileSync('umount', ['-l', mountPoint], { stdio: 'ignore' });
+      // Leave a worker on the shared data directory for whichever test runs next.
+      if (workers.length === 0) workers = [startWorkerProcess(env.env)];
     }
   });
 });

@@ -20,6 +20,12 @@ import { runCli, startTestEnvironment, startWorkerProcess, waitFor, type TestEnv
 
 /** Generous bound for one smoke pipeline on 2 busy cores. */
 const RUN_TIMEOUT_MS = 300_000;
+/**
+ * Each test runs what it needs, so any one of them passes alone or in any order. Tests that only
+ * need a smoke run's artifacts (the cache-hit pair, the resume) share this salt: in file order the
+ * second finds the first's training and evals done, which keeps the suite short.
+ */
+const SHARED_SALT = ['--set', 'cacheSalt=shared'];
 
 let env: TestEnvironment;
 let worker: WorkerProcess;
@@ -46,16 +52,21 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   test('a bad spec exits 2, names each bad field, and starts nothing', async () => {
     const spec = join(env.dataDir, 'bad.yaml');
     await writeFile(spec, 'name: Bad Name\nmodel:\n  source: gemma3-270m\n  layer: -1\ncorpus:\n  source: demo\ntokens:\n  train: 10\n  eval: 10\nsae:\n  dSae: 64\n  variants:\n    - variant: relu\n');
+    const workflowIds = async () => {
+      const ids: string[] = [];
+      for await (const info of env.client.workflow.list()) ids.push(info.workflowId);
+      return ids.sort();
+    };
+    const before = await workflowIds();
     const result = await runCli(['run', spec], env.env);
     assert.equal(result.code, 2, result.stderr);
     for (const field of ['name', 'model.layer', 'sae.variants.0.variant']) assert.match(result.stderr, new RegExp(`bad\\.yaml:\\d+: ${field.replace(/\./g, '\\.')}:`), `missing ${field} in:\n${result.stderr}`);
-    const started = [];
-    for await (const info of env.client.workflow.list()) started.push(info.workflowId);
-    assert.deepEqual(started, []);
+    assert.deepEqual(await workflowIds(), before, 'the bad spec started a workflow');
   });
 
   test('the smoke preset runs the whole DAG end to end and its report renders', async () => {
-    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-1'], env.env, RUN_TIMEOUT_MS);
+    // Its own salt: the training and evals are computed here even when another test ran the smoke preset first.
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-1', '--set', 'cacheSalt=smoke-1'], env.env, RUN_TIMEOUT_MS);
     assert.equal(result.code, 0, result.stderr + result.stdout);
     assert.match(result.stdout, /"event":"progress"/);
     const run = await resultOf('smoke-1');
@@ -102,33 +113,40 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   });
 
   test('running the same spec again is a cache hit for every stage', async () => {
-    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'smoke-2'], env.env, RUN_TIMEOUT_MS);
+    // Its own pair of runs. The first computes (or finds what another test computed); the second must compute nothing.
+    const first = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-1', ...SHARED_SALT], env.env, RUN_TIMEOUT_MS);
+    assert.equal(first.code, 0, first.stderr);
+    const result = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'cache-2', ...SHARED_SALT], env.env, RUN_TIMEOUT_MS);
     assert.equal(result.code, 0, result.stderr);
-    const run = await resultOf('smoke-2');
+    const run = await resultOf('cache-2');
     // Bookkeeping (the run record, plans, the report) is redone every run; everything else is cached.
     const compute = run.stages.filter((s) => s.name !== 'report' && s.name !== 'init' && !s.name.startsWith('plan '));
-    assert.ok(compute.length > 20);
+    assert.ok(compute.length > 20, `only ${compute.length} compute stages: ${compute.map((s) => s.name).join(', ')}`);
     assert.deepEqual(compute.filter((s) => s.cacheHit !== true).map((s) => s.name), []);
     assert.equal(run.allCacheHits, true);
   });
 
   test('a stage that exhausts its retries waits for `tsae resume`, which completes the run', async () => {
     await writeFile(faultsFile, JSON.stringify({ report: 'fail' }));
-    const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3'], env.env);
-    assert.equal(started.code, 0, started.stderr);
-    const status = await waitFor('awaiting-resume', async () => {
-      const out = await runCli(['status', 'smoke-3', '--json'], env.env);
-      const parsed = JSON.parse(out.stdout);
-      return parsed.status === 'awaiting-resume' ? parsed : undefined;
-    }, 120_000, 1_000);
-    assert.match(status.awaiting.join('\n'), /report: .*injected fault/);
-    const listed = await waitFor('search attribute', async () => {
-      const out = await runCli(['list', '--json', '--query', 'TsaeStatus = "awaiting-resume"'], env.env);
-      const rows = JSON.parse(out.stdout) as { workflowId: string }[];
-      return rows.some((r) => r.workflowId === 'smoke-3') ? rows : undefined;
-    }, 30_000, 1_000);
-    assert.ok(listed.length >= 1);
-    await writeFile(faultsFile, '{}');
+    // Cleared in `finally` too, so a failure here cannot leave the fault armed for later tests.
+    try {
+      const started = await runCli(['run', '--preset', 'smoke', '--id', 'smoke-3', ...SHARED_SALT], env.env);
+      assert.equal(started.code, 0, started.stderr);
+      const status = await waitFor('awaiting-resume', async () => {
+        const out = await runCli(['status', 'smoke-3', '--json'], env.env);
+        const parsed = JSON.parse(out.stdout);
+        return parsed.status === 'awaiting-resume' ? parsed : undefined;
+      }, RUN_TIMEOUT_MS, 1_000);
+      assert.match(status.awaiting.join('\n'), /report: .*injected fault/);
+      const listed = await waitFor('search attribute', async () => {
+        const out = await runCli(['list', '--json', '--query', 'TsaeStatus = "awaiting-resume"'], env.env);
+        const rows = JSON.parse(out.stdout) as { workflowId: string }[];
+        return rows.some((r) => r.workflowId === 'smoke-3') ? rows : undefined;
+      }, 30_000, 1_000);
+      assert.ok(listed.length >= 1);
+    } finally {
+      await writeFile(faultsFile, '{}');
+    }
     const resumed = await runCli(['resume', 'smoke-3'], env.env);
     assert.equal(resumed.code, 0, resumed.stderr);
     const run = await resultOf('smoke-3');
@@ -200,8 +218,15 @@ describe('pipeline on a real Temporal dev server', { timeout: 20 * 60_000 }, () 
   });
 
   test('recorded histories replay against the current workflow code', async () => {
-    const handles = ['smoke-1', 'smoke-1--atr', 'smoke-3', 'smoke-kill'].map((id) => env.client.workflow.getHandle(id));
-    for (const handle of handles) {
+    // Its own run (the pipeline, a variant's child workflow, a fan-out), plus the top-level
+    // workflow of every other run this server recorded (the other tests' runs, when they ran before).
+    const own = await runCli(['run', '--preset', 'smoke', '--watch', '--id', 'replay-1', '--set', 'sae.variants=[{variant: atr, hyperparameters: {targetL0: 8}}]', '--set', 'evaluate.families=[core, temporal]', ...SHARED_SALT], env.env, RUN_TIMEOUT_MS);
+    assert.equal(own.code, 0, own.stderr);
+    const ids = new Set(['replay-1', 'replay-1--atr', 'replay-1/extract-eval']);
+    const query = 'ExecutionStatus != "Running" AND (WorkflowType = "pipelineWorkflow" OR WorkflowType = "nightlyReproductionWorkflow")';
+    for await (const info of env.client.workflow.list({ query })) ids.add(info.workflowId);
+    for (const id of ids) {
+      const handle = env.client.workflow.getHandle(id);
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, handle.workflowId);
     }

@@ -18,12 +18,12 @@ function readelfNeeded(file: string): string[] | null {
   }
 }
 
-test('readDynamic lists what readelf -d lists for the onnxruntime-node binding and runtime', (t) => {
+test('readDynamic lists what readelf -d lists for the onnxruntime-node binding and runtime', () => {
   for (const name of ['onnxruntime_binding.node', 'libonnxruntime.so.1']) {
     const file = join(ortBinaryDir(), name);
     const dynamic = readDynamic(readFileSync(file), name);
     const reference = readelfNeeded(file);
-    if (!reference) return t.skip('readelf is not installed');
+    assert.ok(reference, 'readelf is missing: install Debian binutils (`npm test` does, in its pretest, when it can)');
     assert.deepEqual(dynamic.needed, reference, name);
     if (name === 'libonnxruntime.so.1') assert.equal(dynamic.soname, 'libonnxruntime.so.1');
     else assert.ok(dynamic.needed.includes('libonnxruntime.so.1'));

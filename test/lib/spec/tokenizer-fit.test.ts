@@ -6,16 +6,16 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { REGISTRY_MODEL_FACTS, REGISTRY_MODELS } from '../../../schemas/model.js';
+import { join } from 'node:path';
+import { REGISTRY_MODEL_FACTS } from '../../../schemas/model.js';
 import { SpecError, parseSpecText } from '../../../lib/spec/load-spec.js';
 import { presetSpec, specFromFile } from '../../../lib/spec/resolve-spec.js';
 import { npmTokenizerFolder, readTokenizerFacts, tokenizerFactsFromText } from '../../../lib/spec/tokenizer-facts.js';
 import { checkSpecTokenizer, checkTokenizerFitsModel, checkTokenizerForModel, folderVocabSize, type TokenizerFitInput } from '../../../lib/spec/tokenizer-fit.js';
 import { fixturePath } from '../../helpers/paths.js';
+import { realModelDir, realModels } from '../../helpers/real-model.js';
 
 const root = await mkdtemp(join(tmpdir(), 'tsae-fit-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -135,13 +135,12 @@ test('run time (model prepared): checkTokenizerForModel reads both tokenizer.jso
   await assert.rejects(checkTokenizerForModel({ ...input, tokenize: { tokenizer: other, allowForeignTokenizer: false } }), refused(/is not the tokenizer of model\.source 'model\.gguf'/));
 });
 
-test('registry facts match the prepared registry models (when prepared) and the npm tokenizers', async (t) => {
+test('registry facts match the prepared real models (test/helpers/real-model.ts) and the npm tokenizers', async () => {
   assert.equal((await readTokenizerFacts(npmTokenizerFolder('gemma3'))).baseIdCount, REGISTRY_MODEL_FACTS['gemma3-270m'].vocabSize);
-  const modelsDir = resolve(process.env.TSAE_MODELS_DIR ?? join('.tsae', 'models'));
-  const prepared = REGISTRY_MODELS.filter((name) => existsSync(join(modelsDir, name, 'tsae.json')));
-  if (prepared.length === 0) return t.skip(`no registry model prepared under ${modelsDir}; run \`tsae model prepare smollm2-135m\``);
+  const prepared = realModels();
+  assert.ok(prepared.length > 0, 'no real model configured (TSAE_TEST_MODELS)');
   for (const name of prepared) {
-    const dir = join(modelsDir, name);
+    const dir = realModelDir(name);
     const facts = REGISTRY_MODEL_FACTS[name];
     assert.equal(folderVocabSize(dir), facts.vocabSize, `${name}: vocabulary`);
     if (facts.tokenizer) assert.equal((await readTokenizerFacts(dir)).sha256, (await readTokenizerFacts(npmTokenizerFolder(facts.tokenizer))).sha256, `${name}: tokenizer`);

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectPath } from '../../../lib/core/package-root.js';
+import { setupPython } from '../../helpers/setup-python.js';
 import { readActivationShard, writeActivationShard, type ActivationShardData } from '../../../stages/extract/activation-shard-io.js';
 
 const run = promisify(execFile);
@@ -48,18 +48,8 @@ for (const dtype of ['float16', 'float32'] as const) {
   });
 }
 
-/** The CI venv (.tools/venv, where the set-up installs pyarrow), else the ML venv; null if neither has pyarrow. */
-async function pyarrowPython(): Promise<string | null> {
-  for (const venv of ['venv', 'ml-venv']) {
-    const python = projectPath('.tools', venv, 'bin', 'python');
-    if (existsSync(python) && (await run(python, ['-c', 'import pyarrow']).then(() => true, () => false))) return python;
-  }
-  return null;
-}
-
-test('pyarrow reads the shards with identical values', async (t) => {
-  const python = await pyarrowPython();
-  if (!python) return t.skip('no python with pyarrow in .tools/venv or .tools/ml-venv; the set-up installs it');
+test('pyarrow reads the shards with identical values', async () => {
+  const python = setupPython('pyarrow');
   const dir = await mkdtemp(join(tmpdir(), 'tsae-shard-'));
   try {
     for (const dtype of ['float16', 'float32'] as const) {

@@ -1,24 +1,25 @@
 /**
- * The prepared demo model (runs only when `tsae model prepare gemma3-270m` has been run): the
- * layer-6 prefix equals HF hidden_states[7] past the 512-token window, the suffix + chunked
- * unembedding reproduce HF logits, and splicing behaves on a 262k vocabulary.
+ * The small real model(s) `npm test` prepares (test/helpers/real-model.ts; Gemma 3 270M in CI):
+ * the layer-6 prefix equals HF hidden_states[7] past the sliding window (Gemma 3: 512 tokens),
+ * the suffix + unembedding reproduce HF logits over the whole vocabulary (262k for Gemma 3),
+ * and splicing behaves on English text.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { AutoTokenizer } from '@huggingface/transformers';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadModelFolder, readBinTensor } from '../../../stages/model/model-folder.js';
 import { createSuffixRunner } from '../../../stages/model/prefix-runner.js';
 import { createSplicer } from '../../../stages/model/splice.js';
 import { readUnembedding } from '../../../stages/model/unembedding.js';
 import { relError } from '../../../stages/model/verify-export.js';
+import { realModelDir, realModels } from '../../helpers/real-model.js';
 
-const DIR = resolve(process.env.TSAE_DEMO_MODEL ?? join('.tsae', 'models', 'gemma3-270m'));
 const LAYER = 6;
 
-test('demo model: prefix / suffix parity past the sliding window, splice sanity on 262k tokens', async (t) => {
-  if (!existsSync(join(DIR, 'tsae.json'))) return t.skip(`demo model not prepared at ${DIR}; run \`tsae model prepare gemma3-270m\``);
+for (const name of realModels()) {
+test(`${name}: prefix / suffix parity past the sliding window, splice sanity over the whole vocabulary`, async (t) => {
+  const DIR = realModelDir(name);
   const folder = await loadModelFolder(DIR);
   const check = folder.meta.check!;
   const checkDir = join(DIR, 'check');
@@ -64,3 +65,4 @@ test('demo model: prefix / suffix parity past the sliding window, splice sanity 
     await trunk.dispose();
   }
 });
+}

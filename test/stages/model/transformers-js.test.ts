@@ -1,14 +1,16 @@
 /**
  * The prepared folder is a valid transformers.js model: AutoModelForCausalLM.from_pretrained loads
- * it and generate runs (CI: a tiny fixture; with the demo model prepared: the real Gemma 3 270M).
+ * it and generate runs: tiny fixtures of each architecture, and the real model(s) `npm test` prepares
+ * (test/helpers/real-model.ts; Gemma 3 270M in CI).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, Tensor, env } from '@huggingface/transformers';
+import type { RegistryModel } from '../../../schemas/model.js';
 import { fixturePath } from '../../helpers/paths.js';
+import { realModelDir, realModels } from '../../helpers/real-model.js';
 import { readBinTensor } from '../../../stages/model/model-folder.js';
 
 env.allowRemoteModels = false;
@@ -45,7 +47,19 @@ test(`${arch}: transformers.js loads the fixture folder and greedy generate equa
 });
 }
 
-const MODELS_DIR = resolve(process.env.TSAE_MODELS_DIR ?? join('.tsae', 'models'));
+/**
+ * What each real model must rank first, checked through transformers.js (tokenizer, forward
+ * pass, and 3 greedy steps through the exported KV cache).
+ */
+const EXPECTED_TOP: Record<RegistryModel, { prompt: string; top: string[] }[]> = {
+  // This Q4_K_M base model ranks " the", " a", " Paris" for the exact prompt in Hugging Face
+  // PyTorch as well (checked on the same GGUF): the ONNX model reproduces that ranking.
+  'gemma3-270m': [
+    { prompt: 'The capital of France is', top: [' the', ' a', ' Paris'] },
+    { prompt: 'The Eiffel Tower is located in the city of', top: [' Paris'] },
+  ],
+  'smollm2-135m': [{ prompt: 'The capital of France is', top: [' Paris'] }],
+};
 
 async function topTokens(dir: string, prompts: string[], k: number): Promise<string[][]> {
   const model = await AutoModelForCausalLM.from_pretrained(dir, { dtype: 'fp32', device: 'cpu', local_files_only: true });
@@ -65,19 +79,10 @@ async function topTokens(dir: string, prompts: string[], k: number): Promise<str
   return result;
 }
 
-test('demo model SmolLM2-135M (llama): " Paris" is the top next token of "The capital of France is"', async (t) => {
-  const dir = join(MODELS_DIR, 'smollm2-135m');
-  if (!existsSync(join(dir, 'tsae.json'))) return t.skip(`not prepared at ${dir}; run \`tsae model prepare smollm2-135m\``);
-  const [capital] = await topTokens(dir, ['The capital of France is'], 1);
-  assert.equal(capital[0], ' Paris');
+for (const name of realModels()) {
+test(`real model ${name}: transformers.js ranks " Paris" where Hugging Face does`, async () => {
+  const expected = EXPECTED_TOP[name];
+  const got = await topTokens(realModelDir(name), expected.map((e) => e.prompt), Math.max(...expected.map((e) => e.top.length)));
+  expected.forEach((e, i) => assert.deepEqual(got[i].slice(0, e.top.length), e.top, e.prompt));
 });
-
-test('demo model Gemma 3 270M: " Paris" top-3 for "The capital of France is", top-1 for the Eiffel prompt', async (t) => {
-  const dir = join(MODELS_DIR, 'gemma3-270m');
-  if (!existsSync(join(dir, 'tsae.json'))) return t.skip(`not prepared at ${dir}; run \`tsae model prepare gemma3-270m\``);
-  // This Q4_K_M base model ranks " the", " a", " Paris" for the exact prompt in Hugging Face
-  // PyTorch as well (checked on the same GGUF): the ONNX model reproduces that ranking.
-  const [capital, eiffel] = await topTokens(dir, ['The capital of France is', 'The Eiffel Tower is located in the city of'], 3);
-  assert.deepEqual(capital, [' the', ' a', ' Paris']);
-  assert.equal(eiffel[0], ' Paris');
-});
+}

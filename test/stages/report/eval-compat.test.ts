@@ -1,43 +1,141 @@
 /**
- * The report reads the evaluate stage's outputs as they are: the temporal eval's `analysis`
- * is a TemporalAnalysis, and Table 1 finds every metric inside the SAEBench-shaped eval JSON.
+ * The evaluate stage's real output (test/helpers/real-eval-outputs.ts: the real stages on the
+ * smoke fixtures, one trained SAE, all four families) against SAEBench's field names and JSON
+ * types (sae-bench 0.6.0's published schemas, test/helpers/saebench-fields.ts), and read by the
+ * report as it is: Table 1 finds each metric at SAEBench's path, and the temporal eval's
+ * `analysis` is the report's TemporalAnalysis.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
 import type { z } from 'zod';
 import type { TemporalEvalOutput } from '../../../schemas/eval.js';
 import { TemporalAnalysis, VariantReport } from '../../../schemas/report.js';
-import { buildMetricRows } from '../../../stages/report/metric-catalog.js';
-import { loadReportFixture } from './report-fixture.js';
+import { TABLE_1_METRICS, buildMetricRows, resolvePath } from '../../../stages/report/metric-catalog.js';
+import { realEvalOutputs } from '../../helpers/real-eval-outputs.js';
+import { loadSaeBenchFields, saeBenchProblems, type SaeBenchField } from '../../helpers/saebench-fields.js';
+
+const dataDir = await mkdtemp(join(tmpdir(), 'tsae-eval-compat-'));
+after(() => rm(dataDir, { recursive: true, force: true }));
+const real = await realEvalOutputs(dataDir);
+const saebench = loadSaeBenchFields();
+
+type Family = 'core' | 'absorption' | 'sparse_probing' | 'temporal';
+
+/**
+ * Fields the evaluate stage adds to SAEBench's, on purpose: the SAE's label, timings and prose
+ * definitions in every file; our extra options and metrics (centred explained variance, MSE per
+ * dimension); absorption's `status` and word counts when it has no number; the temporal family's
+ * analysis. Any other extra field (a rename, a typo) fails the test.
+ */
+const COMMON_ADDITIONS = ['definitions', 'sae_label', 'timing'];
+const OUR_ADDITIONS: Record<Family, string[]> = {
+  core: [
+    'eval_config.compute_splice',
+    'eval_config.zero_ablate_special_tokens',
+    'eval_result_metrics.reconstruction_quality.explained_variance_centered',
+    'eval_result_metrics.reconstruction_quality.mse_per_dim',
+  ],
+  absorption: [
+    ...['absorption_fraction_max_absorbing_latents', 'absorption_fraction_probe_cos_threshold', 'full_absorption_probe_cos_threshold', 'ground_truth_weight_decay'].map((k) => `eval_config.${k}`),
+    ...['k_sparse_probe_max_iterations', 'k_sparse_probe_weight_decay', 'max_icl_examples', 'probe_projection_proportion_threshold', 'train_test_fraction', 'vocab_limit'].map((k) => `eval_config.${k}`),
+    'eval_result_metrics.words',
+    'probe_f1',
+    'status',
+  ],
+  sparse_probing: ['dataset_files', 'include_llm_full_probe', 'include_sae_full_probe', 'min_examples_per_class', 'tasks'].map((k) => `eval_config.${k}`),
+  temporal: ['analysis', 'per_position'],
+};
+
+/**
+ * Where the files still differ from what SAEBench's loader (its pydantic output classes)
+ * accepts. Reported to the lead (issue 16); the fixes belong in stages/evaluate. While a line is
+ * listed here SAEBench cannot load that file; when a fix lands the test fails until its line is
+ * removed, so this list only shrinks.
+ * - every family lacks SAEBench's provenance fields (required, nullable except the commit hash);
+ * - core lacks misc_metrics.average_max_{encoder,decoder}_cosine_sim and writes null (all windows)
+ *   where SAEBench has an integer batch count;
+ * - absorption writes `mean: null` (with status not_enough_valid_letters, as on this tiny model)
+ *   where SAEBench always has the six numbers.
+ */
+const PROVENANCE_GAPS = ['sae_bench_commit_hash (string)', 'sae_cfg_dict (null|object)', 'sae_lens_id (null|string)', 'sae_lens_release_id (null|string)', 'sae_lens_version (null|string)'].map((f) => `missing ${f}`);
+const KNOWN_GAPS: Record<Family, string[]> = {
+  core: [
+    ...PROVENANCE_GAPS,
+    'missing eval_result_metrics.misc_metrics.average_max_decoder_cosine_sim (number)',
+    'missing eval_result_metrics.misc_metrics.average_max_encoder_cosine_sim (number)',
+    'type eval_config.n_eval_sparsity_variance_batches: null, SAEBench has integer',
+  ],
+  absorption: [...PROVENANCE_GAPS, 'type eval_result_metrics.mean: null, SAEBench has object'],
+  sparse_probing: PROVENANCE_GAPS,
+  temporal: PROVENANCE_GAPS,
+};
+
+function expectedProblems(family: Family): string[] {
+  return [...[...COMMON_ADDITIONS, ...OUR_ADDITIONS[family]].map((p) => `extra ${p}`), ...KNOWN_GAPS[family]].sort();
+}
+
+/** SAEBench's common envelope (top-level fields every eval output has), for our own temporal family. */
+function envelope(): SaeBenchField[] {
+  const top = (family: string) => saebench.families[family].filter((f) => !f.path.includes('.') && !f.path.includes('['));
+  const common = top('core').filter((f) => ['absorption', 'sparse_probing'].every((other) => top(other).some((o) => o.path === f.path)));
+  return common.map((f) => (f.path.startsWith('eval_config') || f.path.startsWith('eval_result') ? { ...f, open: true } : f));
+}
+
+for (const family of ['core', 'absorption', 'sparse_probing'] as const) {
+  test(`${family}.json has SAEBench's field names and types (sae-bench ${saebench.source.version}), but for the listed additions and gaps`, () => {
+    assert.deepEqual(saeBenchProblems(real.outputs[family], saebench.families[family]), expectedProblems(family));
+  });
+}
+
+test("temporal.json (our family) has SAEBench's common envelope, but for the listed additions and gaps", () => {
+  assert.equal(real.outputs.temporal.eval_type_id, 'temporal');
+  assert.deepEqual(saeBenchProblems(real.outputs.temporal, envelope()), expectedProblems('temporal'));
+});
 
 // Compile-time: the eval's analysis object is accepted where the report wants a TemporalAnalysis.
 const asReportInput = (a: NonNullable<TemporalEvalOutput['analysis']>): z.input<typeof TemporalAnalysis> => a;
 
 test("the temporal eval's analysis parses as the report's TemporalAnalysis", () => {
-  const t = loadReportFixture().variants[0].temporal!;
-  const analysis = { ...t, perPosition: { ...t.perPosition, tokens: t.positions.map(() => 10) } } as NonNullable<TemporalEvalOutput['analysis']>;
-  assert.ok(TemporalAnalysis.safeParse(asReportInput(analysis)).success);
+  const analysis = real.outputs.temporal.analysis as NonNullable<TemporalEvalOutput['analysis']>;
+  const parsed = TemporalAnalysis.safeParse(asReportInput(analysis));
+  assert.ok(parsed.success, parsed.error?.message);
 });
 
-test('Table 1 reads SAEBench-shaped eval JSON as the evaluate stage writes it', () => {
-  const v = VariantReport.parse({
-    label: 'atr',
-    variant: 'atr',
-    metrics: {
-      core: { eval_config: { l0: 1 }, eval_result_metrics: { reconstruction_quality: { explained_variance: 0.81, explained_variance_legacy: 0.79, mse: 3.2 }, sparsity: { l0: 33, l1: 9 }, shrinkage: { l2_ratio: 0.93, relative_reconstruction_bias: 0.97 }, model_behavior_preservation: { kl_div_score: 0.95 }, model_performance_preservation: { ce_loss_score: 0.9 }, misc_metrics: { frac_alive: 0.6 } } },
-      absorption: { status: 'not_enough_valid_letters', eval_result_metrics: { mean: null, words: { train: 10, test: 5, valid_letters: 3 } }, eval_result_details: [] },
-      sparse_probing: { eval_result_metrics: { llm: { llm_test_accuracy: 0.95 }, sae: { sae_top_1_test_accuracy: 0.7, sae_top_2_test_accuracy: 0.75, sae_top_5_test_accuracy: 0.8 } }, eval_result_details: [{ dataset_name: 'x', sae_top_1_test_accuracy: 0.1 }] },
-      temporal: { eval_result_metrics: { temporal: { temporal_instability: 0.4, lag1_autocorrelation: 0.3, n_clusters: 4 } } },
-    },
-  });
-  const values = Object.fromEntries(buildMetricRows([v]).map((r) => [r.id, r.values.atr]));
-  assert.equal(values.explained_variance.value, 0.81);
-  assert.equal(values.l0.value, 33);
-  assert.equal(values.frac_alive.path, 'core.eval_result_metrics.misc_metrics.frac_alive');
-  assert.equal(values.sae_top_1_test_accuracy.value, 0.7, 'the mean over tasks, not a per-task detail');
-  assert.equal(values.llm_test_accuracy.value, 0.95);
-  assert.equal(values.temporal_instability.value, 0.4);
-  assert.equal(values.lag1_autocorrelation.value, 0.3);
-  assert.equal(values.n_clusters.value, 4);
-  assert.deepEqual(values.mean_absorption_fraction_score, { value: null, path: null, note: 'not enough valid letters' });
+test('Table 1 reads every metric of the real eval JSON at the path SAEBench gives it', () => {
+  const variant = VariantReport.parse({ label: real.label, variant: 'standard', metrics: real.outputs, temporal: real.outputs.temporal.analysis });
+  const rows = buildMetricRows([variant]);
+  assert.deepEqual(rows.map((r) => r.id), TABLE_1_METRICS.map((m) => m.id));
+  for (const row of rows) {
+    const cell = row.values[real.label];
+    if (cell.path === null) {
+      assert.ok(cell.note, `${row.id}: no value, no path and no note`);
+      continue;
+    }
+    // The value shown is the one in the JSON at the path the report names.
+    assert.equal(cell.value, resolvePath(variant.metrics as Record<string, unknown>, cell.path), row.id);
+    if (row.family === 'temporal') continue;
+    const at = saebench.families[row.family].filter((f) => f.path.startsWith('eval_result_metrics.') && f.path.endsWith(`.${row.id}`)).map((f) => `${row.family}.${f.path}`);
+    assert.deepEqual([cell.path], at, `${row.id}: the report reads it where SAEBench has it`);
+  }
+  const value = (id: string) => rows.find((r) => r.id === id)!.values[real.label];
+  assert.equal(value('explained_variance').value, resolvePath(real.outputs.core, 'eval_result_metrics.reconstruction_quality.explained_variance'));
+  assert.ok(Number.isFinite(value('l0').value) && Number.isFinite(value('temporal_instability').value) && Number.isFinite(value('llm_test_accuracy').value));
+});
+
+test('the SAEBench check catches a renamed field, a wrong type and a missing one', () => {
+  const core = structuredClone(real.outputs.core) as { eval_result_metrics: { sparsity: Record<string, unknown>; shrinkage: Record<string, unknown> }; eval_id: unknown };
+  core.eval_result_metrics.sparsity.L0 = core.eval_result_metrics.sparsity.l0;
+  delete core.eval_result_metrics.sparsity.l0;
+  core.eval_result_metrics.shrinkage.l2_ratio = String(core.eval_result_metrics.shrinkage.l2_ratio);
+  core.eval_id = 7;
+  const found = saeBenchProblems(core, saebench.families.core).filter((p) => !expectedProblems('core').includes(p));
+  assert.deepEqual(found, [
+    'extra eval_result_metrics.sparsity.L0',
+    'missing eval_result_metrics.sparsity.l0 (number)',
+    'type eval_id: integer, SAEBench has string',
+    'type eval_result_metrics.shrinkage.l2_ratio: string, SAEBench has number',
+  ]);
 });

@@ -1,12 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenRow } from '../../../schemas/token-shard.js';
-import { projectPath } from '../../../lib/core/package-root.js';
+import { setupPython } from '../../helpers/setup-python.js';
 import { countTokenRows, encodeTokenShard, readTokenShard, writeTokenShard } from '../../../stages/tokenize/token-shard.js';
 
 const scratchRoot = await mkdtemp(join(tmpdir(), 'tsae-test-'));
@@ -38,13 +37,8 @@ test('token shards round-trip through Parquet, streamed by row group, with byte-
   assert.deepEqual(back, rows);
 });
 
-test('pyarrow reads token shards with the documented schema', async (t) => {
-  const candidates = [projectPath('.tools', 'venv', 'bin', 'python'), projectPath('.tools', 'ml-venv', 'bin', 'python')];
-  const python = candidates.find((p) => existsSync(p) && spawnSync(p, ['-c', 'import pyarrow'], { stdio: 'ignore' }).status === 0);
-  if (!python) {
-    t.skip('no python with pyarrow in .tools/venv or .tools/ml-venv');
-    return;
-  }
+test('pyarrow reads token shards with the documented schema', async () => {
+  const python = setupPython('pyarrow');
   const dir = await mkdtemp(join(scratchRoot, 'shard-'));
   const path = join(dir, 'tokens-00000.parquet');
   await writeTokenShard(path, sampleRows(10), { rowGroupRows: 4 });

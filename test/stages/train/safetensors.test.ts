@@ -6,12 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectPath } from '../../../lib/core/package-root.js';
 import { TsaeError } from '../../../lib/core/errors.js';
+import { setupPython } from '../../helpers/setup-python.js';
 import { decodeSafetensors, readSafetensors, writeSafetensors } from '../../../stages/train/safetensors.js';
 
 const METADATA = { format: 'pt', model: 'Gemma 3 – 270M', note: 'naïve café, 日本語, emoji 😀' };
@@ -19,13 +18,6 @@ const TENSORS = {
   W_dec: { data: Float32Array.from({ length: 12 }, (_, i) => i * 0.25 - 1.5), shape: [3, 4] },
   b_dec: { data: Float32Array.from([0.1, -0.2, 0.3, 1e-8]), shape: [4] },
 };
-
-/** A Python with the reference `safetensors` package: the CI venv, else a dev toolchain. */
-function referencePython(): string | undefined {
-  return ['venv', 'ml-venv', 'saelens-venv']
-    .map((venv) => projectPath('.tools', venv, 'bin', 'python'))
-    .find((python) => existsSync(python) && spawnSync(python, ['-c', 'import safetensors.numpy'], { stdio: 'ignore' }).status === 0);
-}
 
 test('non-ASCII metadata: header length counts bytes, data stays 8-byte aligned, we read it back', async () => {
   const path = join(await mkdtemp(join(tmpdir(), 'st-')), 'x.safetensors');
@@ -42,9 +34,8 @@ test('non-ASCII metadata: header length counts bytes, data stays 8-byte aligned,
   }
 });
 
-test('the reference loader (Python safetensors) reads a file with non-ASCII metadata', async (t) => {
-  const python = referencePython();
-  if (!python) return t.skip('no Python with safetensors in .tools/venv, .tools/ml-venv or .tools/saelens-venv (npm ci installs it into .tools/venv)');
+test('the reference loader (Python safetensors) reads a file with non-ASCII metadata', async () => {
+  const python = setupPython('safetensors.numpy');
   const path = join(await mkdtemp(join(tmpdir(), 'st-')), 'x.safetensors');
   await writeSafetensors(path, TENSORS, METADATA);
   const script = [
