@@ -1,9 +1,11 @@
 import type { RunSpecInput } from './run-spec.js';
 
 /**
- * Built-in run specs. `paper` is the paper's setting (Section 5); `demo` is small but real
- * (Gemma 3 270M on the mini-pile, about 15 minutes on 2 CPU cores); `smoke` runs the whole
- * DAG on tiny committed fixtures in about 2 minutes (CI).
+ * Built-in run specs. `paper` is the paper's setting (Section 5, its absolute windows);
+ * `demo` is small but real (Gemma 3 270M on the mini-pile, every variant at one matched L0, on
+ * 2 CPU cores); `study` is the demo's data with a Pareto front (three L0s, two seeds, the ATR
+ * alpha_0 = 0 control and an alpha_0 sweep); `smoke` runs the whole DAG on tiny committed
+ * fixtures in about 2 minutes (CI).
  */
 const ALL_VARIANTS = [
   { variant: 'standard' },
@@ -13,6 +15,37 @@ const ALL_VARIANTS = [
   { variant: 'gated' },
   { variant: 'atr' },
 ] as const;
+
+/**
+ * The paper's sparsity relative to width, carried to the demo model: L0 320 of d_model 2304
+ * (Table 1) is 89 of Gemma 3 270M's 640.
+ */
+const DEMO_TARGET_L0 = 89;
+/** The study's front: half, one and two times the demo's matched L0. */
+const STUDY_L0S = [45, 89, 178];
+const STUDY_SEEDS = [0, 1];
+
+/** Every variant at every L0 and seed of the study, then the ATR controls at the middle L0. */
+function studyVariants() {
+  const front = STUDY_L0S.flatMap((l0) =>
+    ALL_VARIANTS.flatMap(({ variant }) =>
+      STUDY_SEEDS.map((seed) => ({ name: `${variant}-l${l0}-s${seed}`, variant, seed, hyperparameters: variant === 'topk' || variant === 'batchtopk' ? { k: l0 } : { targetL0: l0 } })),
+    ),
+  );
+  // ATR's claim needs its control: the same [sequences x positions] batches with alpha_0 = 0,
+  // and a sweep of alpha_0 around the paper's 0.002.
+  const controls = [0, 0.0005, 0.008].flatMap((alpha0) =>
+    STUDY_SEEDS.map((seed) => ({ name: `atr-a${String(alpha0).replace('.', 'p')}-l${DEMO_TARGET_L0}-s${seed}`, variant: 'atr' as const, seed, hyperparameters: { targetL0: DEMO_TARGET_L0, alpha0 } })),
+  );
+  return [...front, ...controls];
+}
+
+/** Demo-sized eval options (2 CPU cores): 160 windows spliced, 500 probe test texts per task. */
+const DEMO_EVAL_OPTIONS = {
+  core: { batch_size_prompts: 16, n_eval_reconstruction_batches: 10 },
+  absorption: { llm_batch_size: 64 },
+  sparse_probing: { probe_train_set_size: 200, probe_test_set_size: 500, context_length: 32, llm_batch_size: 32 },
+};
 
 export const PRESETS = {
   paper: {
@@ -27,8 +60,24 @@ export const PRESETS = {
     tokenize: { tokenizer: 'gemma2', contextLength: 128, packing: 'pack', splits: { train: 0.7, val: 0.01, test: 0.29 } },
     tokens: { train: 10_000_000, eval: 4_096_000 },
     extract: { dtype: 'float16', batchSize: 32, rowsPerShard: 4096 },
-    sae: { dSae: 65_536, variants: [...ALL_VARIANTS] },
-    train: { batchSize: 2048, lr: 5e-4, warmupSteps: 2000, lrDecay: 'cosine', gradClip: 0.1, checkpointEvery: 500 },
+    sae: {
+      dSae: 65_536,
+      targetL0: 320,
+      // The paper's absolute windows (Section 5); the other presets size them to the run.
+      variants: ALL_VARIANTS.map(({ variant }) => ({
+        variant,
+        hyperparameters: variant === 'atr' ? { resampleEvery: 500, historyWindowSteps: 500 } : variant === 'batchtopk' ? { thresholdStartStep: 1000 } : {},
+      })),
+    },
+    train: {
+      batchSize: 2048,
+      lr: 5e-4,
+      warmupSteps: 2000,
+      lrDecay: 'cosine',
+      gradClip: 0.1,
+      checkpointEvery: 500,
+      hyperparameters: { deadWindowTokens: 10_000_000 },
+    },
     evaluate: { families: ['core', 'absorption', 'sparse_probing', 'temporal'] },
     temporal: { heartbeatTimeoutSeconds: 120, maxAttempts: 3 },
   },
@@ -40,20 +89,35 @@ export const PRESETS = {
     model: { source: 'gemma3-270m', layer: 6 },
     corpus: { source: 'demo', badInput: 'skip', limits: { maxDocChars: 1_000_000, maxTokensPerShard: 300_000 } },
     tokenize: { tokenizer: 'model', contextLength: 128, packing: 'pack', splits: { train: 0.9, val: 0.05, test: 0.05 } },
-    tokens: { train: 204_800, eval: 16_384 },
+    tokens: { train: 204_800, eval: 20_480 },
     extract: { dtype: 'float16', batchSize: 16, rowsPerShard: 400 },
-    sae: { dSae: 5120, variants: [...ALL_VARIANTS] },
+    sae: { dSae: 5120, targetL0: DEMO_TARGET_L0, variants: [...ALL_VARIANTS] },
     train: { batchSize: 1024, lr: 5e-4, warmupSteps: 20, lrDecay: 'cosine', gradClip: 0.1, checkpointEvery: 50 },
     evaluate: {
       families: ['core', 'absorption', 'sparse_probing', 'temporal'],
-      // Sized for 2 CPU cores: the splice passes through a 262k vocabulary dominate core; the
-      // model runs of probing and absorption prompts are shared by all variants (residual cache).
-      options: {
-        core: { n_eval_reconstruction_batches: 2, batch_size_prompts: 8 },
-        absorption: { vocab_limit: 3000, max_icl_examples: 4, llm_batch_size: 64 },
-        sparse_probing: { probe_train_set_size: 160, probe_test_set_size: 60, context_length: 64, llm_batch_size: 32 },
-      },
+      // Sized for 2 CPU cores: the model runs of probing and absorption prompts are shared by all
+      // variants (residual cache), the splice's clean and ablated passes by all SAEs.
+      options: DEMO_EVAL_OPTIONS,
     },
+    temporal: { heartbeatTimeoutSeconds: 60, maxAttempts: 3 },
+  },
+  study: {
+    name: 'study',
+    preset: 'study',
+    seed: 0,
+    device: 'cpu',
+    // The demo's model, corpus, tokens and extraction: a data directory that ran the demo
+    // reuses all of it from the cache and only trains and evaluates.
+    model: { source: 'gemma3-270m', layer: 6 },
+    corpus: { source: 'demo', badInput: 'skip', limits: { maxDocChars: 1_000_000, maxTokensPerShard: 300_000 } },
+    tokenize: { tokenizer: 'model', contextLength: 128, packing: 'pack', splits: { train: 0.9, val: 0.05, test: 0.05 } },
+    tokens: { train: 204_800, eval: 20_480 },
+    extract: { dtype: 'float16', batchSize: 16, rowsPerShard: 400 },
+    sae: { dSae: 5120, variants: studyVariants() },
+    train: { batchSize: 1024, lr: 5e-4, warmupSteps: 20, lrDecay: 'cosine', gradClip: 0.1, checkpointEvery: 50 },
+    // Fronts of reconstruction, splice and temporal structure against L0; absorption and probing
+    // cost model passes per SAE and stay in the demo.
+    evaluate: { families: ['core', 'temporal'], options: { core: { batch_size_prompts: 16, n_eval_reconstruction_batches: 4 } } },
     temporal: { heartbeatTimeoutSeconds: 60, maxAttempts: 3 },
   },
   smoke: {

@@ -78,6 +78,13 @@ export const VariantSpec = z
 export const SaeSpec = z
   .object({
     dSae: z.number().int().positive().describe('Number of latents of the trained variants (the paper: 65,536)'),
+    targetL0: z
+      .number()
+      .positive()
+      .optional()
+      .describe(
+        'Matched sparsity: the L0 every trained variant reaches by its own means (topk and batchtopk: k; standard, gated and atr: a controller on the sparsity coefficient; jumprelu: a target-L0 penalty). A variant\'s own hyperparameters (k, targetL0, sparsityControl: fixed) override it. The paper: 320 of d_model 2304',
+      ),
     variants: z.array(VariantSpec).default([]).describe('SAEs to train, each as its own child workflow'),
     external: z
       .array(ExternalSaeEntry)
@@ -209,6 +216,7 @@ export function trainConfigInput(spec: z.infer<typeof RunSpecBase>, index: numbe
     hookName: `blocks.${spec.model.layer}.hook_resid_post`,
     modelName: spec.model.source,
     contextSize: spec.tokenize.contextLength,
+    ...(spec.sae.targetL0 !== undefined && !('k' in variant.hyperparameters) && !('k' in hyperparameters) ? { targetL0: spec.sae.targetL0 } : {}),
     ...hyperparameters,
     ...variant.hyperparameters,
   };
@@ -225,6 +233,7 @@ function specPathOf(spec: z.infer<typeof RunSpecBase>, index: number, path: Prop
   if (field in spec.train.hyperparameters) return ['train', 'hyperparameters', ...path];
   if (field in spec.train) return ['train', ...path];
   if (field === 'dSae') return ['sae', 'dSae'];
+  if (field === 'targetL0' && spec.sae.targetL0 !== undefined) return ['sae', 'targetL0'];
   if (field === 'steps') return ['tokens', 'train'];
   return ['sae', 'variants', index, ...path];
 }

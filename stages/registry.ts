@@ -5,6 +5,7 @@
  */
 import { compareStage } from './compare/stage.js';
 import { corpusStage } from './corpus/stage.js';
+import { spliceStage } from './evaluate/splice-stage.js';
 import { evaluateStage } from './evaluate/stage.js';
 import { extractStage } from './extract/stage.js';
 import { externalSaeStage } from './external-sae/stage.js';
@@ -31,6 +32,7 @@ export const STAGES = {
   trainSae: trainStage,
   importExternalSae: externalSaeStage,
   evaluateSae: evaluateStage,
+  spliceSaes: spliceStage,
   collectFeatures: featuresStage,
   writeReport: reportStage,
   compareWithReference: compareStage,

@@ -8,7 +8,7 @@
  * Deploys: changes to this file that alter the commands an open run replays go behind
  * `patched('<id>')` (see docs/architecture.md, "Deploying workflow changes").
  */
-import { executeChild, workflowInfo } from '@temporalio/workflow';
+import { executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type { ArtifactRef } from '../schemas/manifest.js';
 import type { PipelineInput, PipelineResult, RunSettings, StageResult, VariantResult } from '../schemas/pipeline.js';
 import { variantLabel } from '../schemas/derived.js';
@@ -104,8 +104,20 @@ export async function pipelineWorkflow(input: PipelineInput): Promise<PipelineRe
       { label: 'pipeline workflow', path: workflowUiPath(namespace, runId) },
       ...variants.map((v) => ({ label: `${v.label} child workflow`, path: workflowUiPath(namespace, `${runId}--${v.label}`) })),
     ];
+    // The KL / CE splice of every SAE at once: the clean and zero-ablated model passes are shared
+    // (issue 13). Open runs recorded before it existed replay without it (docs/architecture.md).
+    const splice =
+      runSpec.evaluate.families.includes('core') && variants.length > 0 && patched('2026-12-splice-all-saes')
+        ? await runner.run('splice', (n) =>
+            callActivity(
+              'spliceSaes',
+              { spec, saes: variants.map((v) => ({ label: v.label, sae: v.sae.ref })), model, evalSet: evalSet.set },
+              call(`splice#${n}`, `KL / CE splice of ${variants.length} SAEs`),
+            ),
+          )
+        : null;
     const report = await runner.run('report', (n) =>
-      callActivity('writeReport', { spec, runId, model, variants, stages: allStages(), tokens, temporalLinks }, call(`report#${n}`, 'metrics.json and the HTML report')),
+      callActivity('writeReport', { spec, runId, model, variants, splice: splice?.ref ?? null, stages: allStages(), tokens, temporalLinks }, call(`report#${n}`, 'metrics.json and the HTML report')),
     );
     runner.setMemo({ report: `${report.summary.runDir}/report/index.html`, headline: headline(variants) });
     runner.finish('completed');

@@ -34,6 +34,7 @@ export const ACTIVITY_CLASSES = {
   trainSae: 'compute',
   importExternalSae: 'cpu',
   evaluateSae: 'compute',
+  spliceSaes: 'compute',
   collectFeatures: 'compute',
   writeReport: 'cpu',
   compareWithReference: 'light',

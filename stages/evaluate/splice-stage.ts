@@ -7,7 +7,6 @@
 import type { CoreEvalConfig } from '../../schemas/eval.js';
 import type { ArtifactRef } from '../../schemas/manifest.js';
 import type { ModelSummary, SpecRef, StageResult } from '../../schemas/pipeline.js';
-import { variantLabel } from '../../schemas/run-spec.js';
 import { loadSpec } from '../../lib/stage/spec-ref.js';
 import { defineStage } from '../../lib/stage/stage-definition.js';
 import { activationParts } from '../extract/activation-sets.js';
@@ -16,8 +15,8 @@ import { evaluateSplice, SPLICE_FILES } from './splice-eval.js';
 
 export interface SpliceStageInput {
   spec: SpecRef;
-  /** The trained SAEs: the variant's index in spec.sae.variants and its train artifact. */
-  saes: { variantIndex: number; sae: ArtifactRef }[];
+  /** Every SAE of the run (trained variants and imported ones): its report label and SAE artifact. */
+  saes: { label: string; sae: ArtifactRef }[];
   model: StageResult<ModelSummary>;
   /** The held-out extraction set (as evaluateSae's evalSet). */
   evalSet: ArtifactRef;
@@ -50,7 +49,7 @@ export const spliceStage = defineStage<SpliceStageInput, SpliceStageSummary>({
     const spec = await loadSpec(deps.store, input.spec);
     return {
       config: {
-        labels: input.saes.map((s) => variantLabel(spec.sae.variants[s.variantIndex])),
+        labels: input.saes.map((s) => s.label),
         options: spliceConfig(spec.evaluate.options.core),
         layer: spec.model.layer,
         salt: spec.cacheSalt ?? null,
@@ -64,7 +63,7 @@ export const spliceStage = defineStage<SpliceStageInput, SpliceStageSummary>({
       {
         modelDir: modelDirOf(deps.dataDir, input.model),
         layer: spec.model.layer,
-        saes: input.saes.map((s) => ({ label: variantLabel(spec.sae.variants[s.variantIndex]), dir: deps.store.pathOf(s.sae) })),
+        saes: input.saes.map((s) => ({ label: s.label, dir: deps.store.pathOf(s.sae) })),
         activationFiles: await activationParts(deps.store, input.evalSet),
         options: spec.evaluate.options.core,
         device: deps.device,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { EVAL_FAMILIES } from '../../schemas/eval.js';
+import { EVAL_FAMILIES, type CoreEvalOutput, type SpliceEvalOutput } from '../../schemas/eval.js';
 import type { ArtifactRef } from '../../schemas/manifest.js';
 import type { ModelSummary, SpecRef, StageResult, StageState, VariantResult } from '../../schemas/pipeline.js';
 import type { ReportInputRaw, VariantReport } from '../../schemas/report.js';
@@ -15,6 +15,7 @@ import { uiBase } from '../../lib/core/ui-url.js';
 import { loadSpec } from '../../lib/stage/spec-ref.js';
 import { defineStage } from '../../lib/stage/stage-definition.js';
 import { EVAL_FILES } from '../evaluate/eval-files.js';
+import { mergeSpliceIntoCore, SPLICE_FILES } from '../evaluate/splice-eval.js';
 import { runDirOf } from '../plan/run-dir.js';
 import { readMetrics } from '../train/metrics-log.js';
 import { FEATURES_FILE } from './feature-files.js';
@@ -25,6 +26,8 @@ export interface ReportStageInput {
   runId: string;
   model: StageResult<ModelSummary>;
   variants: VariantResult[];
+  /** The run-level KL / CE splice of all SAEs (spliceSaes), merged into each SAE's core metrics; null when core did not run. */
+  splice?: ArtifactRef | null;
   stages: StageState[];
   tokens: { train: number; eval: number };
   /** Links into the Temporal Web UI as paths (`/namespaces/...`); the UI base comes from this process's environment. */
@@ -40,7 +43,8 @@ export const reportStage = defineStage<ReportStageInput, ReportSummary & { runDi
     const spec = await loadSpec(deps.store, input.spec);
     const runDir = runDirOf(deps.dataDir, input.runId);
     ctx.onProgress({ stage: 'report', item: 'metrics', done: 0, total: 2, unit: 'steps' });
-    const variants = await Promise.all(input.variants.map((v) => variantReport(deps.store, spec, v)));
+    const splice = input.splice ? ((await readJson(join(deps.store.pathOf(input.splice), SPLICE_FILES.output))) as SpliceEvalOutput | null) : null;
+    const variants = await Promise.all(input.variants.map((v) => variantReport(deps.store, spec, v, splice)));
     await writeJsonAtomic(join(runDir, 'metrics.json'), Object.fromEntries(variants.map((v) => [v.label, v.metrics])));
     const reportInput: ReportInputRaw = {
       run: {
@@ -87,10 +91,11 @@ async function describeSae(store: ArtifactStore, spec: RunSpec, result: VariantR
   return { variant: config.variant, dSae: config.dSae, hyperparameters: config as unknown as Record<string, unknown> };
 }
 
-async function variantReport(store: ArtifactStore, spec: RunSpec, result: VariantResult): Promise<VariantReport> {
+async function variantReport(store: ArtifactStore, spec: RunSpec, result: VariantResult, splice: SpliceEvalOutput | null): Promise<VariantReport> {
   const sae = await describeSae(store, spec, result);
   const evalJson = async (ref: ArtifactRef | undefined, file: string) => (ref ? readJson(join(store.pathOf(ref), file)) : null);
   const metrics = Object.fromEntries(await Promise.all(EVAL_FAMILIES.map(async (f) => [f, await evalJson(result.evals[f]?.ref, EVAL_FILES[f])] as const))) as VariantReport['metrics'];
+  if (metrics.core && splice?.saes[result.label]) metrics.core = mergeSpliceIntoCore(metrics.core as unknown as CoreEvalOutput, splice, result.label) as unknown as VariantReport['metrics']['core'];
   const featureStats = (await evalJson(result.evals.core?.ref, EVAL_FILES.coreFeatureStats)) as { feature_density?: number[] } | null;
   const temporal = metrics.temporal as { analysis?: VariantReport['temporal'] } | null;
   // The clustering analysis (a latent x position matrix, about 1 MB) goes to the figures, not to

@@ -81,6 +81,8 @@ describe('pipeline workflow with stand-in activities', { timeout: 240_000 }, () 
       assert.ok(first('trainSae') > last('extractShard'));
       assert.ok(first('evaluateSae') > first('trainSae'));
       assert.equal(names.at(-1), 'writeReport');
+      assert.equal(names.at(-2), 'spliceSaes', 'one KL / CE splice of all SAEs, after every child, before the report');
+      assert.deepEqual((calls.find((c) => c.name === 'spliceSaes')?.input as { saes: { label: string }[] }).saes.map((s) => s.label), ['standard', 'topk']);
       assert.equal(names.filter((n) => n === 'trainSae').length, 2);
       assert.equal(names.filter((n) => n === 'evaluateSae').length, 4);
       assert.equal(names.filter((n) => n === 'tokenizeShard').length, 3, 'the first wave (sized from the plan) covers the 3 shards');

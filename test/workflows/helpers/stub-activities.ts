@@ -28,14 +28,14 @@ export interface StubOptions {
 
 export interface StubActivities {
   activities: Activities;
-  /** Activity names in the order their calls started, with the activity id. */
-  calls: { name: string; id: string }[];
+  /** Activity names in the order their calls started, with the activity id and input. */
+  calls: { name: string; id: string; input: unknown }[];
 }
 
 const ref = (stage: string, key: string): ArtifactRef => ({ stage, key, path: `artifacts/${stage}/${key}` });
 
 export function stubActivities(options: StubOptions): StubActivities {
-  const calls: { name: string; id: string }[] = [];
+  const calls: StubActivities['calls'] = [];
   const counts = new Map<string, number>();
   const wrap = <K extends keyof Activities>(name: K, answer: (input: Parameters<Activities[K]>[0]) => unknown) =>
     (async (input: Parameters<Activities[K]>[0]) => {
@@ -48,7 +48,7 @@ export function stubActivities(options: StubOptions): StubActivities {
       } catch {
         // called outside an activity
       }
-      calls.push({ name, id });
+      calls.push({ name, id, input });
       const call = (counts.get(name) ?? 0) + 1;
       counts.set(name, call);
       const failure = options.failures?.[name]?.(call);
@@ -77,6 +77,7 @@ export function stubActivities(options: StubOptions): StubActivities {
     trainSae: wrap('trainSae', (input) => ({ ref: ref('train', `sae${input.variantIndex}`), summary: { steps: 1 }, cacheHit: false })),
     importExternalSae: wrap('importExternalSae', (input) => ({ ref: ref('external-sae', `ext${input.index}`), summary: {}, cacheHit: false })),
     evaluateSae: wrap('evaluateSae', (input) => ({ ref: ref('evaluate', `${input.label}-${input.family}`), summary: { metrics: { l0: 3, explained_variance: 0.5 } }, cacheHit: false })),
+    spliceSaes: wrap('spliceSaes', (input) => ({ ref: ref('splice', input.saes.map((s) => s.label).join('-')), summary: { file: 'splice.json', resumed: false, scores: {}, prompts: 1, timing: {} }, cacheHit: false })),
     collectFeatures: wrap('collectFeatures', () => ({ ref: ref('features', 'f'), summary: { file: 'features.json', latents: 1, tokensScanned: 1 }, cacheHit: false })),
     writeReport: wrap('writeReport', (input) => ({ ref: ref('report', input.runId), summary: { runDir: `runs/${input.runId}` }, cacheHit: false })),
     compareWithReference: wrap('compareWithReference', (input) => ({
