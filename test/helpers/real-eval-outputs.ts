@@ -2,11 +2,14 @@
  * What the evaluate stage really writes, for tests that check its files (eval-compat): the real
  * stages, called in this process through the activity adapter without Temporal (createActivities
  * with no stage-process runner, as benchmarks do), on the smoke preset's tiny fixture model and
- * corpus, one trained `standard` SAE, all four eval families. About half a minute on 2 busy cores.
+ * corpus, one trained `standard` SAE, all four eval families, and the run-level KL / CE splice
+ * merged into core.json as the report merges it (the run's metrics.json holds that core). About
+ * half a minute on 2 busy cores.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EvalFamily } from '../../schemas/eval.js';
+import type { CoreEvalOutput, EvalFamily, SpliceEvalOutput } from '../../schemas/eval.js';
+import { mergeSpliceIntoCore, SPLICE_FILES } from '../../stages/evaluate/splice-eval.js';
 import type { ArtifactRef } from '../../schemas/manifest.js';
 import type { StageResult } from '../../schemas/pipeline.js';
 import { createActivities } from '../../activities/index.js';
@@ -55,5 +58,8 @@ export async function realEvalOutputs(dataDir: string): Promise<RealEvalOutputs>
     dirs[family] = store.pathOf(result.ref);
     outputs[family] = JSON.parse(await readFile(join(dirs[family], `${family}.json`), 'utf8'));
   }
+  const splice = await acts.spliceSaes({ spec, saes: [{ label, sae: sae.ref }], model, evalSet });
+  const spliceOutput = JSON.parse(await readFile(join(store.pathOf(splice.ref), SPLICE_FILES.output), 'utf8')) as SpliceEvalOutput;
+  outputs.core = mergeSpliceIntoCore(outputs.core as unknown as CoreEvalOutput, spliceOutput, label) as unknown as Record<string, unknown>;
   return { outputs, dirs, label };
 }

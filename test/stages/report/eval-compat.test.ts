@@ -25,28 +25,45 @@ const saebench = loadSaeBenchFields();
 type Family = 'core' | 'absorption' | 'sparse_probing' | 'temporal';
 
 /**
- * Fields the evaluate stage adds to SAEBench's, on purpose: the SAE's label, timings and prose
- * definitions in every file; our extra options and metrics (centred explained variance, MSE per
- * dimension); absorption's `status` and word counts when it has no number; the temporal family's
- * analysis. Any other extra field (a rename, a typo) fails the test.
+ * Fields the evaluate stage adds to SAEBench's, on purpose: the SAE's label, timings, prose
+ * definitions and bootstrap / binomial intervals (eval_result_uncertainty) in every file; our
+ * extra options and metrics (centred explained variance, variants without massive-activation
+ * dimensions, MSE per dimension); absorption's `status`, `deviations` and word counts; probing's
+ * test-set sizes and deviations; the temporal family's analysis and gap statistic. Any other
+ * extra field (a rename, a typo) fails the test.
  */
 const COMMON_ADDITIONS = ['definitions', 'sae_label', 'timing'];
+const config = (keys: string[]) => keys.map((k) => `eval_config.${k}`);
 const OUR_ADDITIONS: Record<Family, string[]> = {
   core: [
-    'eval_config.compute_splice',
-    'eval_config.zero_ablate_special_tokens',
-    'eval_result_metrics.reconstruction_quality.explained_variance_centered',
-    'eval_result_metrics.reconstruction_quality.mse_per_dim',
+    ...config(['bootstrap_max_units', 'bootstrap_resamples', 'bootstrap_seed', 'compute_splice', 'confidence_level', 'massive_dim_share_threshold', 'max_tokens_per_splice_call', 'zero_ablate_special_tokens']),
+    ...['explained_variance_centered', 'explained_variance_centered_without_massive_dims', 'explained_variance_legacy_without_massive_dims', 'explained_variance_without_massive_dims', 'mse_per_dim'].map(
+      (k) => `eval_result_metrics.reconstruction_quality.${k}`,
+    ),
+    'deviations',
+    'eval_result_uncertainty',
+    'massive_activation_dims',
   ],
   absorption: [
-    ...['absorption_fraction_max_absorbing_latents', 'absorption_fraction_probe_cos_threshold', 'full_absorption_probe_cos_threshold', 'ground_truth_weight_decay'].map((k) => `eval_config.${k}`),
-    ...['k_sparse_probe_max_iterations', 'k_sparse_probe_weight_decay', 'max_icl_examples', 'probe_projection_proportion_threshold', 'train_test_fraction', 'vocab_limit'].map((k) => `eval_config.${k}`),
+    ...config(['absorption_fraction_max_absorbing_latents', 'absorption_fraction_probe_cos_threshold', 'allow_fewer_letters', 'confidence_level', 'full_absorption_probe_cos_threshold', 'ground_truth_weight_decay']),
+    ...config(['k_sparse_probe_max_iterations', 'k_sparse_probe_weight_decay', 'max_icl_examples', 'probe_projection_proportion_threshold', 'stratify_by_letter', 'test_words_per_letter']),
+    ...config(['train_test_fraction', 'train_words_per_letter', 'vocab_limit']),
+    'deviations',
     'eval_result_metrics.words',
+    'eval_result_uncertainty',
+    'letters_used',
     'probe_f1',
     'status',
+    'words_per_letter',
   ],
-  sparse_probing: ['dataset_files', 'include_llm_full_probe', 'include_sae_full_probe', 'min_examples_per_class', 'tasks'].map((k) => `eval_config.${k}`),
-  temporal: ['analysis', 'per_position'],
+  sparse_probing: [
+    ...config(['confidence_level', 'dataset_files', 'include_llm_full_probe', 'include_sae_full_probe', 'min_examples_per_class', 'min_test_texts_per_task', 'tasks']),
+    'deviations',
+    'eval_result_details[].n_test_texts',
+    'eval_result_details[].n_train_texts',
+    'eval_result_uncertainty',
+  ],
+  temporal: ['analysis', 'gap_statistic', 'per_position'],
 };
 
 /**
@@ -57,8 +74,9 @@ const OUR_ADDITIONS: Record<Family, string[]> = {
  * - every family lacks SAEBench's provenance fields (required, nullable except the commit hash);
  * - core lacks misc_metrics.average_max_{encoder,decoder}_cosine_sim and writes null (all windows)
  *   where SAEBench has an integer batch count;
- * - absorption writes `mean: null` (with status not_enough_valid_letters, as on this tiny model)
- *   where SAEBench always has the six numbers.
+ * - absorption writes `mean: null` when no letter's residual probe passes (as on this tiny
+ *   model; with allow_fewer_letters a model where some pass gets their numbers, labelled in
+ *   `deviations`), where SAEBench always has the six numbers.
  */
 const PROVENANCE_GAPS = ['sae_bench_commit_hash (string)', 'sae_cfg_dict (null|object)', 'sae_lens_id (null|string)', 'sae_lens_release_id (null|string)', 'sae_lens_version (null|string)'].map((f) => `missing ${f}`);
 const KNOWN_GAPS: Record<Family, string[]> = {
