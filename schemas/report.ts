@@ -183,6 +183,8 @@ export const VariantReport = z.object({
   variant: z.string().describe('Architecture: standard, topk, batchtopk, jumprelu, gated, atr'),
   dSae: z.number().int().positive().optional().describe('Latents of the SAE'),
   hyperparameters: z.record(z.string(), z.unknown()).default({}).describe('Resolved training config, shown verbatim'),
+  seed: z.number().int().nullable().default(null).describe("Seed of the SAE's initialisation and batch order (null for external SAEs)"),
+  mechanisms: z.record(z.string(), z.unknown()).nullable().default(null).describe('What each training mechanism did (TrainSummary.mechanisms: sparsity control, AuxK, resampling, alpha_t, thresholds, dead latents)'),
   metrics: VariantMetrics.describe('Eval JSON per family'),
   trainingLog: z.array(TrainLogRow).default([]).describe('Rows of the trainer metrics.jsonl (the report downsamples them)'),
   featureDensity: z.array(num).nullable().default(null).describe('[dSae] firing density of every latent on the eval tokens (for the sparsity distribution)'),

@@ -22,6 +22,7 @@ import { figure2Spec, figure3Spec, perPositionSpec, trainingCurvesSpec } from '.
 import { figureHtml, runFactsHtml, table1Html } from './html-sections.js';
 import { renderPage } from './html-page.js';
 import { buildMetricRows } from './metric-catalog.js';
+import { absorptionLettersHtml, comparisonHtml, comparisonRows, FRONT_METRICS, frontSpec, mechanismsHtml, type ComparisonRow } from './comparison.js';
 import { buildMetricsCsv, buildMetricsJson, buildSummaryMarkdown } from './metrics-files.js';
 
 export const REPORT_FILES = ['index.html', 'summary.md', 'metrics.json', 'metrics.csv'] as const;
@@ -52,7 +53,8 @@ export async function writeReport(raw: ReportInputRaw | ReportInput, outDir: str
   const started = performance.now();
   const input = parseReportInput(raw);
   const rows = buildMetricRows(input.variants);
-  const planned = planFigures(input, rows);
+  const comparison = comparisonRows(input.variants);
+  const planned = planFigures(input, rows, comparison);
   const rendered = new Map<string, { svg: string | null; marks: number }>();
   let warnings = 0;
   for (const [i, f] of planned.entries()) {
@@ -74,7 +76,7 @@ export async function writeReport(raw: ReportInputRaw | ReportInput, outDir: str
     runId: input.run.runId,
     generatedAt: input.run.generatedAt,
     runFacts: runFactsHtml(input),
-    table1: table1Html(rows, input.variants),
+    table1: comparisonHtml(comparison) + table1Html(rows, input.variants) + mechanismsHtml(input.variants) + absorptionLettersHtml(input.variants),
     sections: sectionIds.map((id) => ({
       id,
       title: SECTIONS[id].title,
@@ -140,15 +142,24 @@ export function parseReportInput(raw: unknown): ReportInput {
 }
 
 const SECTIONS: Record<string, { title: string; intro: string }> = {
+  fronts: { title: 'Pareto fronts', intro: 'Reconstruction and model-behaviour preservation against sparsity: a method is better when its front lies above another at the same L0.' },
   fig2: { title: 'Figure 2 shape', intro: 'Each panel is one metric; bars are this run, black diamonds the paper’s published value for the matching architecture.' },
   fig1: { title: 'Figure 1 shape', intro: 'Hierarchical clustering of feature position-profiles (temporal eval); the number of clusters is chosen by the stated criterion, not fixed.' },
   fig3: { title: 'Figure 3 shape', intro: 'Sparsity over training, the distribution of latent firing densities, and sparsity and reconstruction per sequence position.' },
   training: { title: 'Training curves', intro: 'From each trainer’s metrics.jsonl (downsampled for drawing). ATR panels show the adaptive coefficients lambda_t (Eq. 4) and alpha_t (Eq. 3).' },
 };
 
-function planFigures(input: ReportInput, rows: ReturnType<typeof buildMetricRows>): PlannedFigure[] {
+function planFigures(input: ReportInput, rows: ReturnType<typeof buildMetricRows>, comparison: ComparisonRow[]): PlannedFigure[] {
   const v = input.variants;
   const out: PlannedFigure[] = [
+    ...FRONT_METRICS.filter(([, family]) => family === 'core').map(([id, , , label]) => ({
+      section: 'fronts',
+      id: `front-${id}`,
+      title: `${label} against L0`,
+      caption: 'Each point is one SAE at its held-out L0, with its 95% bootstrap interval over prompts; lines join the per-target means over seeds of one architecture. Only points at the same L0 compare directly.',
+      spec: frontSpec(comparison, id, label),
+      missing: `No SAE has both an L0 and a ${label}.`,
+    })),
     { section: 'fig2', id: 'fig2-metrics', title: 'Metric comparison across variants', caption: 'Bars: measured here. Diamonds: the paper’s values (Table 1 or text), where the paper reports the architecture.', spec: figure2Spec(rows, v), missing: 'No metrics were given.' },
   ];
   for (const variant of v) out.push(fig1(variant));

@@ -77,18 +77,20 @@ export const reportStage = defineStage<ReportStageInput, ReportSummary & { runDi
 });
 
 /** What the report says an SAE is: a trained variant's resolved config, or an imported SAE's provenance. */
-async function describeSae(store: ArtifactStore, spec: RunSpec, result: VariantResult): Promise<{ variant: string; dSae: number; hyperparameters: Record<string, unknown> }> {
+async function describeSae(store: ArtifactStore, spec: RunSpec, result: VariantResult): Promise<{ variant: string; dSae: number; seed: number | null; hyperparameters: Record<string, unknown> }> {
   if (result.kind === 'external') {
     const source = (await readJson(join(store.pathOf(result.sae.ref), 'source.json'))) ?? {};
     const entry = spec.sae.external.find((e) => e.name === result.label);
     return {
       variant: `external ${String(source.architecture ?? '?')}`,
       dSae: Number(source.dSae),
+      seed: null,
       hyperparameters: { source: entry?.path ?? null, ...source },
     };
   }
-  const config = trainConfigFor(spec, spec.sae.variants.findIndex((v) => variantLabel(v) === result.label));
-  return { variant: config.variant, dSae: config.dSae, hyperparameters: config as unknown as Record<string, unknown> };
+  const index = spec.sae.variants.findIndex((v) => variantLabel(v) === result.label);
+  const config = trainConfigFor(spec, index);
+  return { variant: config.variant, dSae: config.dSae, seed: spec.sae.variants[index].seed ?? spec.seed, hyperparameters: config as unknown as Record<string, unknown> };
 }
 
 async function variantReport(store: ArtifactStore, spec: RunSpec, result: VariantResult, splice: SpliceEvalOutput | null): Promise<VariantReport> {
@@ -107,6 +109,8 @@ async function variantReport(store: ArtifactStore, spec: RunSpec, result: Varian
     variant: sae.variant,
     dSae: sae.dSae,
     hyperparameters: sae.hyperparameters,
+    seed: sae.seed,
+    mechanisms: result.kind === 'external' ? null : (((result.sae.summary as { mechanisms?: Record<string, unknown> }).mechanisms ?? null) as Record<string, unknown> | null),
     metrics,
     trainingLog: (result.kind === 'external' ? [] : await readMetrics(store.pathOf(result.sae.ref))) as VariantReport['trainingLog'],
     featureDensity: featureStats?.feature_density ?? null,

@@ -65,6 +65,18 @@ function synthesizeVariant(label: string, variant: string, index: number, o: Syn
     variant,
     dSae: o.dSae,
     hyperparameters: variant === 'atr' ? { targetL0: 32, lambda0: 0.04 } : {},
+    seed: 0,
+    mechanisms:
+      variant === 'atr'
+        ? {
+            sparsity: { control: 'target', targetL0: 32, finalL0: l0, lastTenthL0: l0, lambda: { steps: o.trainSteps, initial: 0.04, final: 0.05, min: 0.03, max: 0.06, clampHitsLow: 0, clampHitsHigh: 2, trajectory: [] } },
+            deadLatents: { windowTokens: 1000, final: 1, max: 3, firstStep: 10 },
+            auxk: null,
+            threshold: null,
+            resampling: { every: 25, historyWindowSteps: 25, events: 3, latents: 12, eventSteps: [25, 50, 75] },
+            alpha: { steps: o.trainSteps, initial: 0.002, final: 0.003, min: 0.001, max: 0.02, clampHitsLow: 0, clampHitsHigh: 5, trajectory: [] },
+          }
+        : null,
     metrics: {
       core: nested ? { eval_result_metrics: { reconstruction_quality: { explained_variance: core.explained_variance, explained_variance_legacy: core.explained_variance_legacy, mse: core.mse }, sparsity: { l0: core.l0, l1: core.l1 }, shrinkage: { l2_ratio: core.l2_ratio, relative_reconstruction_bias: core.relative_reconstruction_bias }, model_behavior_preservation: { kl_div_score: core.kl_div_score }, model_performance_preservation: { ce_loss_score: core.ce_loss_score }, misc_metrics: { frac_alive: core.frac_alive } } } : core,
       absorption: index === 0 ? { mean_absorption_fraction_score: null, mean_full_absorption_score: null, mean_num_split_features: null, status: 'not enough valid letters' } : { mean_absorption_fraction_score: 0.05 * rand(), mean_full_absorption_score: 0.02 * rand(), mean_num_split_features: 1 + rand() },

@@ -28,7 +28,8 @@ test('writes the four files and every figure of the fixture run', async () => {
   assert.deepEqual(summary.files.map((f) => f.name), ['index.html', 'summary.md', 'metrics.json', 'metrics.csv']);
   for (const f of summary.files) assert.equal((await readFile(join(out(), f.name))).length, f.bytes);
   assert.deepEqual(summary.missingFigures, []);
-  assert.equal(summary.figures.length, 9);
+  // 3 fronts (EV, KL, CE against L0), fig2, 3 x fig1, fig3 sparsity, per-position, 3 x training.
+  assert.equal(summary.figures.length, 12);
   assert.ok(summary.figures.every((f) => f.marks > 0));
   assert.equal(summary.chartWarnings, 0);
   assert.equal(summary.browsableLatents, fixture.variants.reduce((a, v) => a + v.features!.latents.length, 0));

@@ -19,8 +19,8 @@ test('the report of the fixture run renders in headless Chromium', { skip, timeo
     const shots = process.env.TSAE_SCREENSHOT_DIR ?? join(dir, 'screenshots');
     const result = await assertReportRenders(join(dir, 'report', 'index.html'), metrics, { screenshotDir: shots });
     assert.equal(result.screenshots.length, 3);
-    // 3 variants: fig2, 3 x fig1, fig3 sparsity, per-position, 3 x training.
-    assert.equal(result.figures.length, 9);
+    // 3 variants: 3 fronts, fig2, 3 x fig1, fig3 sparsity, per-position, 3 x training.
+    assert.equal(result.figures.length, 12);
     assert.ok(result.checkedCells > 50);
     // A chosen latent (requested through the temporal features) opens by search too.
     const atrLatent = fixture.variants[2].features!.latents.filter((l) => l.selectedBy === 'requested').at(-1)!.id;
