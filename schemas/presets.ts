@@ -40,6 +40,16 @@ function studyVariants() {
   return [...front, ...controls];
 }
 
+/** The demo's model, corpus, tokens and extraction (shared by the study). */
+const DEMO_DATA = {
+  model: { source: 'gemma3-270m', layer: 6 },
+  corpus: { source: 'demo', badInput: 'skip', limits: { maxDocChars: 1_000_000, maxTokensPerShard: 300_000 } },
+  tokenize: { tokenizer: 'model', contextLength: 128, packing: 'pack', splits: { train: 0.9, val: 0.05, test: 0.05 } },
+  tokens: { train: 204_800, eval: 20_480 },
+  extract: { dtype: 'float16', batchSize: 16, rowsPerShard: 400 },
+} as const;
+const DEMO_TRAIN = { batchSize: 1024, lr: 5e-4, warmupSteps: 20, lrDecay: 'cosine', gradClip: 0.1, checkpointEvery: 50 } as const;
+
 /** Demo-sized eval options (2 CPU cores): 160 windows spliced, 500 probe test texts per task. */
 const DEMO_EVAL_OPTIONS = {
   core: { batch_size_prompts: 16, n_eval_reconstruction_batches: 10 },
@@ -86,13 +96,9 @@ export const PRESETS = {
     preset: 'demo',
     seed: 0,
     device: 'cpu',
-    model: { source: 'gemma3-270m', layer: 6 },
-    corpus: { source: 'demo', badInput: 'skip', limits: { maxDocChars: 1_000_000, maxTokensPerShard: 300_000 } },
-    tokenize: { tokenizer: 'model', contextLength: 128, packing: 'pack', splits: { train: 0.9, val: 0.05, test: 0.05 } },
-    tokens: { train: 204_800, eval: 20_480 },
-    extract: { dtype: 'float16', batchSize: 16, rowsPerShard: 400 },
+    ...DEMO_DATA,
     sae: { dSae: 5120, targetL0: DEMO_TARGET_L0, variants: [...ALL_VARIANTS] },
-    train: { batchSize: 1024, lr: 5e-4, warmupSteps: 20, lrDecay: 'cosine', gradClip: 0.1, checkpointEvery: 50 },
+    train: DEMO_TRAIN,
     evaluate: {
       families: ['core', 'absorption', 'sparse_probing', 'temporal'],
       // Sized for 2 CPU cores: the model runs of probing and absorption prompts are shared by all
@@ -106,15 +112,11 @@ export const PRESETS = {
     preset: 'study',
     seed: 0,
     device: 'cpu',
-    // The demo's model, corpus, tokens and extraction: a data directory that ran the demo
-    // reuses all of it from the cache and only trains and evaluates.
-    model: { source: 'gemma3-270m', layer: 6 },
-    corpus: { source: 'demo', badInput: 'skip', limits: { maxDocChars: 1_000_000, maxTokensPerShard: 300_000 } },
-    tokenize: { tokenizer: 'model', contextLength: 128, packing: 'pack', splits: { train: 0.9, val: 0.05, test: 0.05 } },
-    tokens: { train: 204_800, eval: 20_480 },
-    extract: { dtype: 'float16', batchSize: 16, rowsPerShard: 400 },
+    // The demo's data: a data directory that ran the demo reuses all of it from the cache and
+    // only trains and evaluates.
+    ...DEMO_DATA,
     sae: { dSae: 5120, variants: studyVariants() },
-    train: { batchSize: 1024, lr: 5e-4, warmupSteps: 20, lrDecay: 'cosine', gradClip: 0.1, checkpointEvery: 50 },
+    train: DEMO_TRAIN,
     // Fronts of reconstruction, splice and temporal structure against L0; absorption and probing
     // cost model passes per SAE and stay in the demo.
     evaluate: { families: ['core', 'temporal'], options: { core: { batch_size_prompts: 16, n_eval_reconstruction_batches: 4 } } },

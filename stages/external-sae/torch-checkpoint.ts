@@ -5,7 +5,7 @@
  * The legacy pre-1.6 format (a bare pickle stream) and big-endian archives are refused.
  */
 import { badInput } from '../../lib/core/errors.js';
-import { halfToFloat } from '../extract/scale.js';
+import { halfToFloat } from '../../lib/core/half.js';
 import { readPickle, type PickleValue, type TensorRef } from './torch-pickle.js';
 import { zipEntries } from './zip-archive.js';
 

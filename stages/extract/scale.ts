@@ -4,17 +4,8 @@
  */
 import type { TokenRow } from '../../schemas/token-shard.js';
 import { badInput } from '../../lib/core/errors.js';
+import { halfToFloat } from '../../lib/core/half.js';
 import type { PrefixRunner } from '../model/prefix-runner.js';
-
-/** IEEE half bits -> number. */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 31) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /** s = sqrt(target / mean ||x||^2) over the non-special tokens of `rows`. */
 export async function estimateScale(runner: PrefixRunner, rows: TokenRow[], batchSize: number, target: number): Promise<number> {

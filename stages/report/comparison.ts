@@ -6,6 +6,7 @@
  * absorption eval per first letter.
  */
 import type { VariantReport } from '../../schemas/report.js';
+import type { CoefficientTrace } from '../train/mechanisms.js';
 import type { ChartSpec } from './charts.js';
 import { variantColors } from './charts.js';
 import { escapeHtml as h, formatNumber } from './format.js';
@@ -144,17 +145,7 @@ export function frontSpec(rows: ComparisonRow[], metric: string, title: string):
   };
 }
 
-interface Trace {
-  initial: number;
-  final: number;
-  min: number;
-  max: number;
-  clampHitsLow: number;
-  clampHitsHigh: number;
-  steps: number;
-}
-
-function trace(t: Trace | null | undefined): string {
+function trace(t: CoefficientTrace | null | undefined): string {
   if (!t || t.steps === 0) return '—';
   const clamps = t.clampHitsLow + t.clampHitsHigh > 0 ? `; at clamp ${t.clampHitsLow} low / ${t.clampHitsHigh} high of ${t.steps} steps` : '; never at its clamps';
   return `${formatNumber(t.initial, 3)} → ${formatNumber(t.final, 3)} (range ${formatNumber(t.min, 3)}–${formatNumber(t.max, 3)}${clamps})`;

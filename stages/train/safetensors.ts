@@ -14,7 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
 import { badInput } from '../../lib/core/errors.js';
-import { halfToFloat } from '../extract/scale.js';
+import { halfToFloat } from '../../lib/core/half.js';
 
 export interface NamedTensor {
   data: Float32Array;

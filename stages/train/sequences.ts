@@ -4,18 +4,7 @@
  * token norms the outlier filter and the median norm come from.
  */
 import type { ActivationTable } from '../../schemas/activation-shard.js';
-import { halfToFloat } from '../extract/scale.js';
-
-let halfTable: Float32Array | null = null;
-
-/** fp16 bits -> float32 for all 65,536 patterns (built once). */
-function halfLookup(): Float32Array {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let b = 0; b < 65536; b++) halfTable[b] = halfToFloat(b);
-  }
-  return halfTable;
-}
+import { halfLookup } from '../../lib/core/half.js';
 
 /** ||x_i|| [count] of every token of a table (raw units). */
 export function tokenNorms(table: ActivationTable): Float64Array {

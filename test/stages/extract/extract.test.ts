@@ -7,7 +7,7 @@ import { fixturePath } from '../../helpers/paths.js';
 import { defaultStageContext } from '../../../lib/core/context.js';
 import { extractActivations, type ExtractInput } from '../../../stages/extract/extract.js';
 import { readActivationShard } from '../../../stages/extract/activation-shard-io.js';
-import { halfToFloat } from '../../../stages/extract/scale.js';
+import { halfToFloat } from '../../../lib/core/half.js';
 import { loadModelFolder } from '../../../stages/model/model-folder.js';
 import { createPrefixRunner } from '../../../stages/model/prefix-runner.js';
 import { iterate, makeTokenRows } from './token-rows.js';
