@@ -10,6 +10,7 @@ import type { CoefficientTrace } from '../train/mechanisms.js';
 import type { ChartSpec } from './charts.js';
 import { variantColors } from './charts.js';
 import { escapeHtml as h, formatNumber } from './format.js';
+import { PAPER_TABLE_1 } from './paper-values.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Measured L0 within this share of the target counts as matched (issue 13: +-10%). */
@@ -103,8 +104,25 @@ ${verdict}
 </section>`;
 }
 
-/** One point per SAE (with its interval) and a line through each architecture's per-L0 means. */
-export function frontSpec(rows: ComparisonRow[], metric: string, title: string): ChartSpec | null {
+/** The paper's d_model (Gemma-2-2B): its L0 of 320 is a sparsity of 320 / 2304 per residual dimension. */
+export const PAPER_D_MODEL = 2304;
+
+/**
+ * The paper's Table 1 values of `metric` for its sparse columns (TopK, JumpReLU, ATR at L0 320),
+ * placed at the same L0 per residual dimension on this run's model (320 x dModel / 2304). The
+ * dense Standard SAE (L0 8311) is a reference row, not a point on a front.
+ */
+export function paperFrontPoints(metric: string, dModel: number | null | undefined): { architecture: string; l0: number; value: number }[] {
+  if (!dModel) return [];
+  return (['topk', 'jumprelu', 'atr'] as const).flatMap((column) => {
+    const value = PAPER_TABLE_1[metric]?.[column]?.value;
+    const l0 = PAPER_TABLE_1.l0[column].value;
+    return value === undefined ? [] : [{ architecture: `${column} (paper)`, l0: (l0 * dModel) / PAPER_D_MODEL, value }];
+  });
+}
+
+/** One point per SAE (with its interval), a line through each architecture's per-L0 means, and the paper's values as diamonds. */
+export function frontSpec(rows: ComparisonRow[], metric: string, title: string, dModel?: number | null): ChartSpec | null {
   const points = rows.flatMap((r) => {
     const m = r.metrics[metric];
     return r.l0 !== null && r.l0 > 0 && m?.value !== null && m?.value !== undefined
@@ -128,9 +146,25 @@ export function frontSpec(rows: ComparisonRow[], metric: string, title: string):
   const architectures = [...new Set(rows.map((r) => r.variant))];
   const color = { field: 'architecture', type: 'nominal', scale: variantColors(architectures), title: 'architecture' };
   const x = { field: 'l0', type: 'quantitative', title: 'L0 (held-out)', scale: { type: 'log' } };
+  const paper = paperFrontPoints(metric, dModel);
+  const paperLayer = paper.length
+    ? [
+        {
+          data: { values: paper },
+          mark: { type: 'point', shape: 'diamond', filled: true, color: 'black', size: 70 },
+          encoding: { x, y: { field: 'value', type: 'quantitative' }, tooltip: [{ field: 'architecture' }, { field: 'value', format: '.3f' }, { field: 'l0', title: 'L0 at the paper sparsity', format: '.1f' }] },
+        },
+      ]
+    : [];
   return {
     $schema: SCHEMA,
-    title: { text: `${title} against L0`, subtitle: 'points: one SAE with its 95% interval; lines: mean over seeds per architecture and target' },
+    title: {
+      text: `${title} against L0`,
+      subtitle: [
+        'points: one SAE with its 95% interval; lines: mean over seeds per architecture and target',
+        ...(paper.length ? ['black diamonds: the paper’s Table 1 (Gemma-2-2B, L0 320 of 2304) at the same L0 per dimension; another model, not measured here'] : []),
+      ],
+    },
     width: 420,
     height: 260,
     layer: [
@@ -141,6 +175,7 @@ export function frontSpec(rows: ComparisonRow[], metric: string, title: string):
         mark: { type: 'point', filled: true, size: 40 },
         encoding: { x, y: { field: 'value', type: 'quantitative' }, color, tooltip: [{ field: 'sae' }, { field: 'l0', format: '.1f' }, { field: 'value', format: '.4f' }, { field: 'low', format: '.4f' }, { field: 'high', format: '.4f' }] },
       },
+      ...paperLayer,
     ],
   };
 }

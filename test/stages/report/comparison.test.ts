@@ -62,6 +62,21 @@ test('a front has one point per SAE with its interval and a line through the mea
   assert.equal(frontSpec(rows, 'ce_loss_score', 'CE'), null, 'no SAE has the metric: no figure');
 });
 
+test("the paper's Table 1 values sit on the front at the same L0 per residual dimension", () => {
+  const rows = comparisonRows([sae('topk', 'topk', { k: 89 }, 89, 0.8)]);
+  const spec = frontSpec(rows, 'explained_variance', 'EV', 640) as { layer: { data: { values: Record<string, number | string>[] } }[] };
+  const paper = spec.layer[3].data.values;
+  assert.deepEqual(
+    paper.map((p) => [p.architecture, Math.round(Number(p.l0) * 100) / 100, p.value]),
+    [
+      ['topk (paper)', 88.89, 0.789],
+      ['jumprelu (paper)', Math.round(((319.99 * 640) / 2304) * 100) / 100, 0.844],
+      ['atr (paper)', 88.89, 0.843],
+    ],
+  );
+  assert.equal((frontSpec(rows, 'explained_variance', 'EV') as { layer: unknown[] }).layer.length, 3, 'no model width: no paper points');
+});
+
 test('the mechanisms table shows resampling events, clamp hits and AuxK activity', () => {
   const atr = sae('atr', 'atr', { targetL0: 89 }, 89, 0.8, {
     mechanisms: {
