@@ -72,7 +72,7 @@ async function extractOnce(modelDir: string, rows: number): Promise<number> {
   const out = await mkdtemp(join(tmpdir(), 'tsae-bench-extract-'));
   try {
     const summary = await extractActivations(
-      { modelDir, layer: LAYER, rows: benchRows(rows, 200_000), totalRows: rows, dtype: 'float16', batchSize: BATCH, device: 'cpu', scaling: 'none', intraOpThreads: THREADS, rowsPerPart: 64 },
+      { modelDir, layer: LAYER, rows: benchRows(rows, 200_000), totalRows: rows, dtype: 'float16', batchSize: BATCH, device: 'cpu', intraOpThreads: THREADS, rowsPerPart: 64 },
       out,
       defaultStageContext(),
     );

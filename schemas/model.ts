@@ -10,11 +10,6 @@ export const ActivationDtype = z
   .describe('Stored activation dtype; the float16 cast runs inside the ONNX prefix graph');
 export type ActivationDtype = z.infer<typeof ActivationDtype>;
 
-export const ActivationScaling = z
-  .enum(['none', 'unit-mean-squared-norm'])
-  .describe('none, or multiply activations by one factor so that mean ||x||^2 over a sample equals targetMeanSquaredNorm');
-export type ActivationScaling = z.infer<typeof ActivationScaling>;
-
 /** Registry-packaged demo models `tsae model prepare` knows by name. */
 export const REGISTRY_MODELS = ['gemma3-270m', 'smollm2-135m'] as const;
 export type RegistryModel = (typeof REGISTRY_MODELS)[number];
@@ -109,13 +104,6 @@ export const ExtractConfig = z
     dtype: ActivationDtype.default('float16'),
     batchSize: z.number().int().positive().max(4096).default(16).describe('Context windows per ONNX run'),
     device: ModelDevice.default('cpu'),
-    scaling: ActivationScaling.default('none'),
-    targetMeanSquaredNorm: z
-      .number()
-      .positive()
-      .default(1)
-      .describe('Target of unit-mean-squared-norm scaling: 1 gives E||x||^2 = 1; d_model gives unit mean squared element'),
-    scalingSampleRows: z.number().int().positive().default(64).describe('Context windows used to estimate the scale factor'),
     rowsPerPart: z.number().int().positive().default(256).describe('Context windows per activation part file (the resume unit)'),
     intraOpThreads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads; 0 = all cores'),
   })
@@ -135,8 +123,6 @@ export const ExtractSummary = z.object({
   parts: z
     .array(z.object({ file: z.string(), rows: z.number().int(), tokens: z.number().int(), bytes: z.number().int() }))
     .describe('Activation shard files in order'),
-  scaling: ActivationScaling,
-  scaleFactor: z.number().describe('Factor the stored activations were multiplied by (1 when scaling is none)'),
   tokensPerSecond: z.number().describe('Throughput of this attempt (tokens / wall seconds of model runs and writes)'),
   resumedFromRows: z.number().int().describe('Rows already done by an earlier attempt'),
 });

@@ -55,7 +55,6 @@ function feedsFor(folder: ModelFolder, session: InferenceSession): Record<string
   const feeds: Record<string, Tensor> = {
     input_ids: int64Tensor(ids, 0, batch, context),
     attention_mask: int64Tensor(undefined, 1, batch, context),
-    scale: new Tensor('float32', Float32Array.of(1), []),
     ...emptyPastFeeds(folder, session.inputNames, batch),
   };
   return Object.fromEntries(Object.entries(feeds).filter(([name]) => session.inputNames.includes(name)));

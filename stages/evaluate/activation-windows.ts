@@ -34,33 +34,25 @@ export function batchWindows(windows: readonly TokenWindow[], size: number): Tok
 }
 
 /**
- * Activation rows [start, start + count) as float32 [count, dModel], divided by `scaleFactor`
- * (the factor the extract stage multiplied them by; the exported SAE and the model expect raw
- * residuals). A view when already float32 and unscaled.
+ * Activation rows [start, start + count) as float32 [count, dModel]: a view when the table is
+ * float32, decoded from float16 otherwise.
  */
-export function activationRows(table: ActivationTable, start: number, count: number, scaleFactor = 1): Float32Array {
+export function activationRows(table: ActivationTable, start: number, count: number): Float32Array {
   const d = table.dModel;
-  let out: Float32Array;
-  if (table.values instanceof Float32Array) {
-    out = table.values.subarray(start * d, (start + count) * d);
-    if (scaleFactor === 1) return out;
-    out = out.slice();
-  } else {
-    const half = table.values.subarray(start * d, (start + count) * d);
-    out = new Float32Array(half.length);
-    const lut = halfTable();
-    for (let i = 0; i < half.length; i++) out[i] = lut[half[i]];
-  }
-  if (scaleFactor !== 1) for (let i = 0; i < out.length; i++) out[i] /= scaleFactor;
+  if (table.values instanceof Float32Array) return table.values.subarray(start * d, (start + count) * d);
+  const half = table.values.subarray(start * d, (start + count) * d);
+  const out = new Float32Array(half.length);
+  const lut = halfTable();
+  for (let i = 0; i < half.length; i++) out[i] = lut[half[i]];
   return out;
 }
 
 /** Token rows of a batch of windows, concatenated: activations [tokens, dModel] and indices. */
-export function batchRows(table: ActivationTable, batch: readonly TokenWindow[], scaleFactor = 1): { x: Float32Array; rows: number; first: number } {
+export function batchRows(table: ActivationTable, batch: readonly TokenWindow[]): { x: Float32Array; rows: number; first: number } {
   const first = batch[0].start;
   const last = batch[batch.length - 1];
   const rows = last.start + last.length - first;
-  return { x: activationRows(table, first, rows, scaleFactor), rows, first };
+  return { x: activationRows(table, first, rows), rows, first };
 }
 
 let lutCache: Float32Array | undefined;

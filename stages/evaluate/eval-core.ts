@@ -51,22 +51,21 @@ export function promptBootstrap(config: CoreEvalConfig, windowsPerUnit: number, 
  * adds its numbers. `extraConsumers` ride along the SAE pass.
  */
 export async function runCoreEval(
-  deps: { table: ActivationTable; sae: SaeForEval; scaleFactor?: number },
+  deps: { table: ActivationTable; sae: SaeForEval },
   config: CoreEvalConfig,
   ctx: StageContext,
   extraConsumers: BatchConsumer[] = [],
 ): Promise<CoreEvalResult> {
-  const scale = deps.scaleFactor ?? 1;
   const batches = batchWindows(splitWindows(deps.table), config.batch_size_prompts);
   const used = batches.slice(0, config.n_eval_sparsity_variance_batches ?? batches.length).flat();
   let started = performance.now();
-  const massive = findMassiveDims(deps.table, used, scale, config.massive_dim_share_threshold);
+  const massive = findMassiveDims(deps.table, used, config.massive_dim_share_threshold);
   const windowsPerUnit = Math.max(1, Math.ceil(used.length / config.bootstrap_max_units));
   const accumulator = new CoreMetricsAccumulator(deps.sae.dIn, deps.sae.dSae, { excludedDims: massive.dims, windowsPerUnit });
   await runTokenPass(
     deps.table,
     deps.sae,
-    { batchPrompts: config.batch_size_prompts, maxBatches: config.n_eval_sparsity_variance_batches, scaleFactor: scale },
+    { batchPrompts: config.batch_size_prompts, maxBatches: config.n_eval_sparsity_variance_batches },
     [accumulator, ...extraConsumers],
     ctx,
   );

@@ -16,13 +16,13 @@ export const TEMPORAL_DEFINITIONS: Record<string, string> = {
 };
 
 export async function runTemporalEval(
-  deps: { table: ActivationTable; sae: SaeForEval; scaleFactor?: number },
+  deps: { table: ActivationTable; sae: SaeForEval },
   config: TemporalEvalConfig,
   ctx: StageContext,
 ): Promise<{ stats: TemporalStats; clustering: FeatureClustering | null; timing: Record<string, number> }> {
   const accumulator = new TemporalAccumulator(deps.sae.dIn, deps.sae.dSae);
   let started = performance.now();
-  await runTokenPass(deps.table, deps.sae, { batchPrompts: config.batch_size_prompts, maxBatches: config.n_batches, scaleFactor: deps.scaleFactor }, [accumulator], ctx);
+  await runTokenPass(deps.table, deps.sae, { batchPrompts: config.batch_size_prompts, maxBatches: config.n_batches }, [accumulator], ctx);
   const stats = accumulator.finish();
   const timing: Record<string, number> = { sae_pass_seconds: (performance.now() - started) / 1000 };
   started = performance.now();

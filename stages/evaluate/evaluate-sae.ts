@@ -31,8 +31,6 @@ export interface EvaluateDeps {
   sae: SaeForEval;
   /** Held-out activations (core, temporal). */
   table?: ActivationTable;
-  /** Factor the table's values were multiplied by at extraction (its shard manifest's scaleFactor); default 1. */
-  tableScaleFactor?: number;
   /** The model around the hooked layer (absorption, sparse probing; core's KL/CE is the run-level evaluateSplice). */
   splicer?: Splicer;
   tokenizer?: EvalTokenizer;
@@ -87,7 +85,7 @@ async function runFamily(family: EvalFamily, options: EvalOptions, deps: Evaluat
   switch (family) {
     case 'core': {
       const table = need(deps.table, family, 'table (held-out activations)');
-      const result = await runCoreEval({ table, sae: deps.sae, scaleFactor: deps.tableScaleFactor }, options.core, ctx);
+      const result = await runCoreEval({ table, sae: deps.sae }, options.core, ctx);
       await writeJsonAtomic(join(outDir, EVAL_FILES.coreFeatureStats), {
         feature_density: Array.from(result.core.featureDensity),
         consistent_activation_heuristic: Array.from(result.core.consistentActivation),
@@ -96,7 +94,7 @@ async function runFamily(family: EvalFamily, options: EvalOptions, deps: Evaluat
     }
     case 'temporal': {
       const table = need(deps.table, family, 'table (held-out activations)');
-      const result = await runTemporalEval({ table, sae: deps.sae, scaleFactor: deps.tableScaleFactor }, options.temporal, ctx);
+      const result = await runTemporalEval({ table, sae: deps.sae }, options.temporal, ctx);
       if (options.temporal.write_activity_matrix) {
         await writeFloat32(join(outDir, EVAL_FILES.temporalActivity), result.stats.firingRate);
         await writeJsonAtomic(join(outDir, EVAL_FILES.temporalActivityInfo), {

@@ -29,12 +29,12 @@ export interface MassiveDims {
 export const MASSIVE_DIMS_RULE = 'dimensions whose share of E||x||^2 over the eval non-special tokens exceeds the threshold';
 
 /** Per-dimension sum of x^2 over the non-special tokens of `windows` -> the dims above `threshold`. */
-export function findMassiveDims(table: ActivationTable, windows: readonly TokenWindow[], scaleFactor: number, threshold: number): MassiveDims {
+export function findMassiveDims(table: ActivationTable, windows: readonly TokenWindow[], threshold: number): MassiveDims {
   const d = table.dModel;
   const sq = new Float64Array(d);
   let tokens = 0;
   for (const w of windows) {
-    const x = activationRows(table, w.start, w.length, scaleFactor);
+    const x = activationRows(table, w.start, w.length);
     for (let r = 0; r < w.length; r++) {
       if (table.isSpecial[w.start + r]) continue;
       tokens++;

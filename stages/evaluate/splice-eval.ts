@@ -35,8 +35,6 @@ export interface SpliceEvalInput {
   saes: { label: string; dir: string }[];
   /** Held-out activation part files (.arrow), concatenated in this order (the windows). */
   activationFiles: string[];
-  /** Factor the stored activations carry (extract scaleFactor); default 1. */
-  scaleFactor?: number;
   /** spec.evaluate.options.core (parsed): batch_size_prompts, n_eval_reconstruction_batches, bootstrap_*, ... */
   options: CoreEvalConfig;
   device?: Device;
@@ -92,7 +90,6 @@ export async function evaluateSplice(input: SpliceEvalInput, outDir: string, ctx
         maxBatches: o.n_eval_reconstruction_batches,
         excludeSpecialTokensFromReconstruction: o.exclude_special_tokens_from_reconstruction,
         zeroAblateSpecialTokens: o.zero_ablate_special_tokens,
-        scaleFactor: input.scaleFactor,
         maxTokensPerCall: o.max_tokens_per_splice_call,
       },
       fileSpliceCheckpoint(join(outDir, SPLICE_FILES.checkpoint), key),

@@ -26,8 +26,6 @@ export interface SpliceOptions {
   excludeSpecialTokensFromReconstruction: boolean;
   /** Zero every position in the ablation, specials included (SAELens' zero_ablate_hook). */
   zeroAblateSpecialTokens: boolean;
-  /** The table holds residuals times this factor (extract scaling); 1 when raw. */
-  scaleFactor?: number;
   /**
    * Bound on tokens per Splicer call counting every copy ((S + 2) x windows x seqLen): a batch
    * is split into sub-batches of windows below it (memory), which changes no number.
@@ -130,7 +128,7 @@ async function spliceGroup(
   group.forEach((w, i) => {
     inputIds.set(table.tokenIds.subarray(w.start, w.start + seqLen), i * seqLen);
     special.set(table.isSpecial.subarray(w.start, w.start + seqLen), i * seqLen);
-    clean.set(batchRows(table, [w], options.scaleFactor ?? 1).x, i * seqLen * d);
+    clean.set(batchRows(table, [w]).x, i * seqLen * d);
   });
   const ablated = new Float32Array(clean.length);
   const replacements = [ablated];

@@ -32,7 +32,7 @@ export interface BatchConsumer {
 export async function runTokenPass(
   table: ActivationTable,
   sae: SaeForEval,
-  options: { batchPrompts: number; maxBatches: number | null; scaleFactor?: number },
+  options: { batchPrompts: number; maxBatches: number | null },
   consumers: readonly BatchConsumer[],
   ctx: StageContext,
 ): Promise<{ batches: number; tokens: number }> {
@@ -41,7 +41,7 @@ export async function runTokenPass(
   let tokens = 0;
   for (let b = 0; b < total; b++) {
     throwIfAborted(ctx.signal);
-    const { x, rows, first } = batchRows(table, batches[b], options.scaleFactor ?? 1);
+    const { x, rows, first } = batchRows(table, batches[b]);
     const { latents, reconstruction } = await sae.forward(x, rows);
     const batch: EncodedBatch = { table, windows: batches[b], first, rows, x, reconstruction, latents };
     for (const consumer of consumers) consumer.add(batch);

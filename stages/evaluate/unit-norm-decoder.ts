@@ -5,9 +5,10 @@ import type { SaeForEval } from './interfaces.js';
  * ||W_dec_i||, so every reconstruction is unchanged. SAEBench requires unit-norm decoders for
  * absorption (sae_bench/custom_saes/README: "W_dec should have unit norm decoder vectors";
  * relu_sae.py normalize_decoder), because the absorption rules read a latent's probe projection
- * as activation x cos(W_dec_i, probe). Our exports fold the activation scaling into W_dec (the
- * demo's rows have norm 130.5), which left that projection 130x too small and every absorption
- * rate at 0. Rows of norm 0 stay as they are.
+ * as activation x cos(W_dec_i, probe). Our exports fold the training input normalisation
+ * (normalizeActivations: expected-norm) into W_dec (the demo's rows have norm 130.5), which
+ * left that projection 130x too small and every absorption rate at 0. Rows of norm 0 stay as
+ * they are.
  */
 export function withUnitNormDecoder(sae: SaeForEval): SaeForEval {
   const { dIn, dSae } = sae;

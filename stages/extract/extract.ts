@@ -10,7 +10,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TokenRow } from '../../schemas/token-shard.js';
-import type { ActivationDtype, ActivationScaling, ExtractSummary, ModelDevice } from '../../schemas/model.js';
+import type { ActivationDtype, ExtractSummary, ModelDevice } from '../../schemas/model.js';
 import { canonicalJson, sha256Hex, writeJsonAtomic } from '../../lib/core/atomic-fs.js';
 import { throwIfAborted, type StageContext } from '../../lib/core/context.js';
 import { hookName, loadModelFolder, modelHash } from '../model/model-folder.js';
@@ -18,7 +18,6 @@ import { createPrefixRunner, type PrefixRunner } from '../model/prefix-runner.js
 import type { ComputeDtype } from '../model/autocast.js';
 import { writeActivationShard } from './activation-shard-io.js';
 import { PartBuilder } from './part-builder.js';
-import { estimateScale } from './scale.js';
 
 export interface ExtractInput {
   modelDir: string;
@@ -29,10 +28,6 @@ export interface ExtractInput {
   dtype: ActivationDtype;
   batchSize: number;
   device: ModelDevice;
-  scaling: ActivationScaling;
-  /** Target of E||x||^2 for unit-mean-squared-norm scaling (default 1). */
-  targetMeanSquaredNorm?: number;
-  scalingSampleRows?: number;
   rowsPerPart?: number;
   intraOpThreads?: number;
   /** Where derived graphs go (default: the model's onnx/ folder). */
@@ -51,7 +46,6 @@ export function defaultComputeDtype(device: ModelDevice): ComputeDtype {
 
 interface Progress {
   fingerprint: string;
-  scaleFactor: number;
   parts: ExtractSummary['parts'];
   rows: number;
   tokens: number;
@@ -68,11 +62,8 @@ export async function extractActivations(input: ExtractInput, outDir: string, ct
     modelHash: hash,
     layer: input.layer,
     dtype: input.dtype,
-    scaling: input.scaling,
-    target: input.targetMeanSquaredNorm ?? 1,
-    sample: input.scalingSampleRows ?? 64,
     rowsPerPart: input.rowsPerPart ?? 256,
-    // Only when it differs from float32, so CPU fingerprints stay what earlier versions wrote.
+    // Only when it differs from float32: the float32 default is implied by its absence.
     ...(compute === 'float32' ? {} : { compute }),
   };
   const fingerprint = sha256Hex(canonicalJson(settings));
@@ -80,17 +71,12 @@ export async function extractActivations(input: ExtractInput, outDir: string, ct
   const runner = await createPrefixRunner({ ...input, folder, compute, intraOpThreads: input.intraOpThreads ?? 0 });
   const resumedFromRows = previous?.rows ?? 0;
   try {
-    const rows = skipRows(input.rows, resumedFromRows)[Symbol.asyncIterator]();
-    const wantsScale = !previous && input.scaling === 'unit-mean-squared-norm';
-    const sample = wantsScale ? await takeRows(rows, settings.sample) : [];
-    const scaleFactor = previous?.scaleFactor ?? (wantsScale ? await estimateScale(runner, sample, input.batchSize, settings.target) : 1);
-    if (wantsScale) ctx.log.info('extract scale factor estimated', { scaleFactor, sampleRows: sample.length });
-    const writer = new PartWriter(outDir, previous ?? { fingerprint, scaleFactor, parts: [], rows: 0, tokens: 0, specialTokens: 0 }, folder.meta.dModel, input.dtype, settings.rowsPerPart);
+    const writer = new PartWriter(outDir, previous ?? { fingerprint, parts: [], rows: 0, tokens: 0, specialTokens: 0 }, folder.meta.dModel, input.dtype, settings.rowsPerPart);
     const started = performance.now();
     let newTokens = 0;
-    for await (const batch of batchRows(chainRows(sample, rows), input.batchSize)) {
+    for await (const batch of batchRows(skipRows(input.rows, resumedFromRows), input.batchSize)) {
       throwIfAborted(ctx.signal);
-      for (const [row, values] of await runRows(runner, batch, scaleFactor)) {
+      for (const [row, values] of await runRows(runner, batch)) {
         await writer.add(row, values);
         newTokens += row.inputIds.length;
       }
@@ -118,8 +104,6 @@ export async function extractActivations(input: ExtractInput, outDir: string, ct
       tokens: state.tokens,
       specialTokens: state.specialTokens,
       parts: state.parts,
-      scaling: input.scaling,
-      scaleFactor: state.scaleFactor,
       tokensPerSecond: seconds > 0 ? newTokens / seconds : 0,
       resumedFromRows,
     };
@@ -177,21 +161,6 @@ class PartWriter {
   }
 }
 
-async function takeRows(rows: AsyncIterator<TokenRow>, count: number): Promise<TokenRow[]> {
-  const out: TokenRow[] = [];
-  while (out.length < count) {
-    const r = await rows.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
-
-async function* chainRows(first: TokenRow[], rest: AsyncIterator<TokenRow>): AsyncIterable<TokenRow> {
-  yield* first;
-  for (let r = await rest.next(); !r.done; r = await rest.next()) yield r.value;
-}
-
 async function* batchRows(rows: AsyncIterable<TokenRow>, size: number): AsyncIterable<TokenRow[]> {
   let batch: TokenRow[] = [];
   for await (const row of rows) {
@@ -205,7 +174,7 @@ async function* batchRows(rows: AsyncIterable<TokenRow>, size: number): AsyncIte
 }
 
 /** Runs one batch of rows (right-padded to the longest); returns each row's real positions. */
-async function runRows(runner: PrefixRunner, rows: TokenRow[], scale: number): Promise<[TokenRow, Float32Array | Uint16Array][]> {
+async function runRows(runner: PrefixRunner, rows: TokenRow[]): Promise<[TokenRow, Float32Array | Uint16Array][]> {
   const seqLen = Math.max(...rows.map((r) => r.inputIds.length));
   const ids = new Int32Array(rows.length * seqLen);
   const mask = new Uint8Array(rows.length * seqLen);
@@ -213,7 +182,7 @@ async function runRows(runner: PrefixRunner, rows: TokenRow[], scale: number): P
     ids.set(r.inputIds, b * seqLen);
     mask.fill(1, b * seqLen, b * seqLen + r.inputIds.length);
   });
-  const out = await runner.run(ids, rows.length, seqLen, mask, scale);
+  const out = await runner.run(ids, rows.length, seqLen, mask);
   const d = runner.dModel;
   return rows.map((r, b) => [r, out.subarray(b * seqLen * d, (b * seqLen + r.inputIds.length) * d)]);
 }
@@ -223,14 +192,20 @@ async function* skipRows(rows: AsyncIterable<TokenRow>, count: number): AsyncIte
   for await (const row of rows) if (seen++ >= count) yield row;
 }
 
-/** The progress of an earlier attempt with the same settings, or null (stale parts removed). */
+/**
+ * The progress of an earlier attempt with the same settings, or null (stale parts removed).
+ * Only the fields of Progress are kept: files of earlier versions carry others (a scaleFactor,
+ * always 1, from when extraction could rescale; their fingerprint also hashed the scaling
+ * settings, so they never match and are discarded).
+ */
 async function readProgress(outDir: string, fingerprint: string, ctx: StageContext): Promise<Progress | null> {
   const text = await readFile(join(outDir, PROGRESS_FILE), 'utf8').catch(() => null);
   if (!text) return null;
   const progress = JSON.parse(text) as Progress;
   if (progress.fingerprint === fingerprint) {
     ctx.log.info('extract resuming', { rows: progress.rows, parts: progress.parts.length });
-    return progress;
+    const { parts, rows, tokens, specialTokens } = progress;
+    return { fingerprint, parts, rows, tokens, specialTokens };
   }
   ctx.log.warn('extract settings changed since the last attempt; starting over', { outDir });
   for (const p of progress.parts) await rm(join(outDir, p.file), { force: true });

@@ -55,7 +55,6 @@ export const extractStage = defineStage<ExtractStageInput, ExtractSummary, Extra
         dtype: spec.extract.dtype,
         batchSize: spec.extract.batchSize,
         device: deps.device,
-        scaling: 'none' as const,
         intraOpThreads: spec.threads,
         graphDir: graphDirOf(deps.dataDir, input.model),
       },

@@ -40,10 +40,9 @@ export interface PrefixRunner {
    * Residual after block L for a right-padded batch.
    * @param inputIds [batch * seqLen] token ids, row-major
    * @param attentionMask [batch * seqLen] 1 for real tokens (default: all ones)
-   * @param scale factor applied inside the graph before the optional float16 cast
    * @returns [batch, seqLen, dModel] row-major: Float32Array, or raw half bits in a Uint16Array
    */
-  run(inputIds: ArrayLike<number>, batch: number, seqLen: number, attentionMask?: ArrayLike<number>, scale?: number): Promise<Float32Array | Uint16Array>;
+  run(inputIds: ArrayLike<number>, batch: number, seqLen: number, attentionMask?: ArrayLike<number>): Promise<Float32Array | Uint16Array>;
   dispose(): Promise<void>;
 }
 
@@ -104,10 +103,9 @@ export async function createPrefixRunner(options: PrefixOptions): Promise<Prefix
     dModel,
     dtype,
     compute,
-    async run(inputIds, batch, seqLen, attentionMask, scale = 1) {
+    async run(inputIds, batch, seqLen, attentionMask) {
       const feeds: Record<string, Tensor> = {
         input_ids: int64Tensor(inputIds, 0, batch, seqLen),
-        scale: new Tensor('float32', new Float32Array([scale]), []),
         ...emptyPastFeeds(folder, session.inputNames, batch),
       };
       if (session.inputNames.includes('attention_mask')) feeds.attention_mask = int64Tensor(attentionMask, 1, batch, seqLen);

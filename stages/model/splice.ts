@@ -72,7 +72,7 @@ export async function createSplicer(options: SplicerOptions): Promise<Splicer> {
   return {
     dModel: folder.meta.dModel,
     vocabSize: folder.meta.vocabSize,
-    residuals: (ids, batch, seqLen, mask) => prefix.run(ids, batch, seqLen, mask, 1) as Promise<Float32Array>,
+    residuals: (ids, batch, seqLen, mask) => prefix.run(ids, batch, seqLen, mask) as Promise<Float32Array>,
     spliceLosses: (args) => spliceLosses(args, { trunk, head, unembedding, maxChunkBytes }),
     async dispose() {
       await prefix.dispose();

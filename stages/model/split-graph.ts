@@ -4,9 +4,9 @@
  * The exported graph (infra/python-runtime/onnx_export.py) computes named residual tensors
  * `resid_post.L` (output of block L, SAELens `blocks.L.hook_resid_post`, HF `hidden_states[L+1]`)
  * and `final_hidden` (final-norm output). From it we derive, by pure graph surgery:
- *  - the prefix: input_ids, attention_mask, scale -> residual [B, T, d] (the ancestors of
+ *  - the prefix: input_ids, attention_mask -> residual [B, T, d] (the ancestors of
  *    resid_post.L only, so extraction never runs the later blocks or the unembedding); the
- *    optional scale factor and the float16 cast happen inside the graph, not in JS;
+ *    optional float16 cast happens inside the graph, not in JS;
  *  - the suffix: residual [B, T, d] (+ input_ids / attention_mask, which the masks and rotary
  *    positions still read) -> final_hidden or logits.
  * Weights stay in the model's external-data file; derived graphs only reference them.
@@ -28,9 +28,8 @@ export interface SubgraphOptions {
   outputs: { tensor: string; name: string; elemType: number; dims: (number | string)[] }[];
   /** Tensors cut off from their producers: they become graph inputs under `name`. */
   cuts?: { tensor: string; name: string; elemType: number; dims: (number | string)[] }[];
-  /** Extra nodes appended after the kept ones (they may read kept tensors and new inputs). */
+  /** Extra nodes appended after the kept ones (they may read kept tensors). */
   extraNodes?: Record<string, unknown>[];
-  extraInputs?: Record<string, unknown>[];
 }
 
 /**
@@ -82,7 +81,6 @@ export function extractSubgraph(model: ModelObject, options: SubgraphOptions): M
       input: [
         ...(graph.input ?? []).filter((i: any) => usedTensors.has(i.name) && !cutNames.has(i.name)),
         ...(options.cuts ?? []).map((c) => valueInfo(c.name, c.elemType as any, c.dims)),
-        ...(options.extraInputs ?? []),
       ],
       output: options.outputs.map((o) => valueInfo(o.name, o.elemType as any, o.dims)),
       value_info: (graph.value_info ?? []).filter((v: any) => producedByKept.has(v.name)),
@@ -93,18 +91,15 @@ export function extractSubgraph(model: ModelObject, options: SubgraphOptions): M
 export type ResidualDtype = 'float16' | 'float32';
 
 /**
- * Prefix graph: (input_ids int64 [B,T], attention_mask int64 [B,T], scale float []) ->
- * residual [B, T, d] in `dtype`. residual = resid_post.L * scale, cast to float16 when asked.
+ * Prefix graph: (input_ids int64 [B,T], attention_mask int64 [B,T]) -> residual [B, T, d] in
+ * `dtype`: resid_post.L, cast to float16 when asked (an Identity renames it otherwise).
  */
 export function buildPrefixGraph(model: ModelObject, folder: ModelFolder, layer: number, dtype: ResidualDtype): ModelObject {
   const tensor = residualTensor(folder, layer);
-  const scaled = 'tsae_scaled_residual';
-  const extraNodes = [node('Mul', [tensor, 'scale'], [dtype === 'float16' ? scaled : 'residual'])];
-  if (dtype === 'float16') extraNodes.push(node('Cast', [scaled], ['residual'], { to: OnnxDataType.FLOAT16 }));
+  const extraNodes = [dtype === 'float16' ? node('Cast', [tensor], ['residual'], { to: OnnxDataType.FLOAT16 }) : node('Identity', [tensor], ['residual'])];
   const sub = extractSubgraph(model, {
     outputs: [{ tensor, name: tensor, elemType: OnnxDataType.FLOAT, dims: ['batch', 'sequence', folder.meta.dModel] }],
     extraNodes,
-    extraInputs: [valueInfo('scale', OnnxDataType.FLOAT, [])],
   });
   const elemType = dtype === 'float16' ? OnnxDataType.FLOAT16 : OnnxDataType.FLOAT;
   sub.graph.output = [valueInfo('residual', elemType, ['batch', 'sequence', folder.meta.dModel])];

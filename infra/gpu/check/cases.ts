@@ -50,7 +50,7 @@ async function extractCase(c: Extract<CheckCase, { kind: 'extract' }>) {
   const vocab = folder.meta.vocabSize;
   const out = await mkdtemp(join(tmpdir(), 'tsae-gpu-extract-'));
   try {
-    const common = { modelDir: c.model, layer: c.layer, dtype: 'float16' as const, batchSize: c.batch, device: c.device, computeDtype: c.compute, scaling: 'none' as const, rowsPerPart: 4 * c.batch, graphDir: join(out, 'graphs') };
+    const common = { modelDir: c.model, layer: c.layer, dtype: 'float16' as const, batchSize: c.batch, device: c.device, computeDtype: c.compute, rowsPerPart: 4 * c.batch, graphDir: join(out, 'graphs') };
     const rows = (n: number, seed: number) => tokenRows(tokenIds(n, c.context, vocab, seed), c.context);
     let started = performance.now();
     await extractActivations({ ...common, rows: rows(c.batch, 1), totalRows: c.batch }, join(out, 'warm'), defaultStageContext());

@@ -122,16 +122,6 @@ test('a zero reconstruction gives KL score 0 and CE score 0', async () => {
   assert.equal(core.metrics.frac_alive, 0);
 });
 
-test('a table stored scaled (extract scaleFactor) gives the same metrics once unscaled', async () => {
-  const scale = 3.5;
-  const scaled = { ...table, values: f32(fixture, 'activations').map((v) => v * scale) };
-  const acc = new CoreMetricsAccumulator(d, sae.dSae);
-  await runTokenPass(scaled, sae, { batchPrompts, maxBatches: null, scaleFactor: scale }, [acc], defaultStageContext());
-  assertClose(acc.finish().metrics.explained_variance, fixture.expected.numpy.explained_variance, 1e-4, 'explained_variance');
-  const { metrics } = await computeSpliceScores(scaled, sae, splicer, { ...spliceOptions, scaleFactor: scale }, defaultStageContext());
-  assertClose(metrics.kl_div_score, fixture.expected.saelens_reconstruction.kl_div_score, 1e-4, 'kl_div_score');
-});
-
 test('float16 tables are decoded exactly', async () => {
   const halves = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7bff, 0x0000, 0x3555]);
   const half = { ...table, dModel: 2, dtype: 'float16' as const, count: 3, values: halves };

@@ -38,10 +38,10 @@ test('bootstrap helpers: NumPy linear quantiles, the normal quantile, seeded ind
 
 test('massive dimensions: the share rule picks the planted dims on non-special tokens only (NumPy reference)', () => {
   const ref = fixture.expected.massive_dims;
-  const massive = findMassiveDims(table, splitWindows(table), 1, ref.threshold);
+  const massive = findMassiveDims(table, splitWindows(table), ref.threshold);
   assert.deepEqual(massive.dims, ref.dims, 'dim 5 carries a huge BOS value but BOS is special');
   massive.share_of_mean_squared_norm.forEach((s, i) => assertClose(s, ref.shares[i], 1e-9, `share ${massive.dims[i]}`));
-  const none = findMassiveDims(table, splitWindows(table), 1, 0.99);
+  const none = findMassiveDims(table, splitWindows(table), 0.99);
   assert.deepEqual(none.dims, []);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixturePath } from '../../helpers/paths.js';
@@ -33,7 +33,6 @@ function input(rows: ReturnType<typeof makeTokenRows>, graphDir: string, over: P
     dtype: 'float32',
     batchSize: 3,
     device: 'cpu',
-    scaling: 'none',
     rowsPerPart: 4,
     graphDir,
     ...over,
@@ -101,30 +100,6 @@ test('float16 storage is the float32 activation rounded inside the graph', async
   });
 });
 
-test('unit-mean-squared-norm scaling hits the target on the sample and is recorded', async () => {
-  await withTmp(async (tmp) => {
-    const rows = makeTokenRows(6, 259);
-    const summary = await extractActivations(
-      input(rows, tmp, { scaling: 'unit-mean-squared-norm', targetMeanSquaredNorm: 32, scalingSampleRows: 6 }),
-      join(tmp, 'out'),
-      defaultStageContext(),
-    );
-    assert.ok(summary.scaleFactor > 0 && summary.scaleFactor !== 1);
-    let sum = 0;
-    let n = 0;
-    for (const shard of await readAll(join(tmp, 'out'), summary.parts.map((p) => p.file))) {
-      for (let t = 0; t < shard.count; t++) {
-        if (shard.isSpecial[t]) continue;
-        let sq = 0;
-        for (let k = 0; k < shard.dModel; k++) sq += shard.values[t * shard.dModel + k] ** 2;
-        sum += sq;
-        n++;
-      }
-    }
-    assert.ok(Math.abs(sum / n - 32) < 1e-3 * 32, `mean squared norm ${sum / n}`);
-  });
-});
-
 test('an aborted extraction resumes after its last part and ends byte-identical', async () => {
   await withTmp(async (tmp) => {
     const rows = makeTokenRows(11, 259);
@@ -145,5 +120,33 @@ test('an aborted extraction resumes after its last part and ends byte-identical'
     for (const p of straight.parts) {
       assert.deepEqual(await readFile(join(tmp, 'b', p.file)), await readFile(join(tmp, 'a', p.file)), p.file);
     }
+  });
+});
+
+test('a progress file of an earlier version is discarded with its parts; a matching one resumes without its extra fields', async () => {
+  await withTmp(async (tmp) => {
+    const rows = makeTokenRows(11, 259);
+    const straight = await extractActivations(input(rows, tmp), join(tmp, 'a'), defaultStageContext());
+    // Earlier versions wrote a scaleFactor and hashed the scaling settings into the fingerprint.
+    const stale = join(tmp, 'stale');
+    await mkdir(stale);
+    await writeFile(join(stale, 'part-00000.arrow'), 'not an arrow file');
+    const old = { fingerprint: 'f'.repeat(64), scaleFactor: 2.5, parts: [{ file: 'part-00000.arrow', rows: 4, tokens: 9, bytes: 17 }], rows: 4, tokens: 9, specialTokens: 4 };
+    await writeFile(join(stale, 'extract-progress.json'), JSON.stringify(old));
+    const fresh = await extractActivations(input(rows, tmp), stale, defaultStageContext());
+    assert.equal(fresh.resumedFromRows, 0);
+    assert.deepEqual(fresh.parts, straight.parts);
+    for (const p of straight.parts) assert.deepEqual(await readFile(join(stale, p.file)), await readFile(join(tmp, 'a', p.file)), p.file);
+    // Same settings, an unknown field: resumed after the recorded part, the field not carried on.
+    const controller = new AbortController();
+    const ctx = defaultStageContext({ signal: controller.signal, onProgress: (p) => (p.done >= 5 ? controller.abort(new Error('killed')) : undefined) });
+    await assert.rejects(extractActivations(input(rows, tmp), join(tmp, 'b'), ctx), /killed/);
+    const progressFile = join(tmp, 'b', 'extract-progress.json');
+    await writeFile(progressFile, JSON.stringify({ ...JSON.parse(await readFile(progressFile, 'utf8')), scaleFactor: 1 }));
+    const resumed = await extractActivations(input(rows, tmp), join(tmp, 'b'), defaultStageContext());
+    assert.equal(resumed.resumedFromRows, 4);
+    assert.deepEqual(resumed.parts, straight.parts);
+    assert.equal('scaleFactor' in JSON.parse(await readFile(progressFile, 'utf8')), false);
+    assert.equal('scaleFactor' in resumed, false);
   });
 });
