@@ -1,4 +1,5 @@
 import type { ActivationTable } from '../../schemas/activation-shard.js';
+import { halfLookup } from '../../lib/core/half.js';
 
 /**
  * Context windows of an activation table: rows are ordered by (row_id, position), so a window
@@ -42,7 +43,7 @@ export function activationRows(table: ActivationTable, start: number, count: num
   if (table.values instanceof Float32Array) return table.values.subarray(start * d, (start + count) * d);
   const half = table.values.subarray(start * d, (start + count) * d);
   const out = new Float32Array(half.length);
-  const lut = halfTable();
+  const lut = halfLookup();
   for (let i = 0; i < half.length; i++) out[i] = lut[half[i]];
   return out;
 }
@@ -53,22 +54,4 @@ export function batchRows(table: ActivationTable, batch: readonly TokenWindow[])
   const last = batch[batch.length - 1];
   const rows = last.start + last.length - first;
   return { x: activationRows(table, first, rows), rows, first };
-}
-
-let lutCache: Float32Array | undefined;
-
-/** float16 bit pattern -> float32 value for all 65536 patterns (Node 20 has no Float16Array). */
-function halfTable(): Float32Array {
-  if (lutCache) return lutCache;
-  const lut = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    if (exponent === 0) lut[h] = sign * mantissa * 2 ** -24;
-    else if (exponent === 31) lut[h] = mantissa ? NaN : sign * Infinity;
-    else lut[h] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  }
-  lutCache = lut;
-  return lut;
 }

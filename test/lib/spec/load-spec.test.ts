@@ -88,5 +88,5 @@ test('--set overrides are parsed as YAML scalars and validated', () => {
     'evaluate.families': ['core'],
   });
   assert.throws(() => presetSpec('demo', { device: 'tpu' }), (e: unknown) => e instanceof SpecError && e.issues[0].field === 'device');
-  assert.throws(() => presetSpec('nope'), /unknown preset 'nope'; allowed: paper, demo, smoke/);
+  assert.throws(() => presetSpec('nope'), /unknown preset 'nope'; allowed: paper, demo, study, smoke/);
 });
