@@ -12,6 +12,7 @@ export const CoreEvalConfig = z
     batch_size_prompts: z.number().int().positive().default(16).describe('Context windows per batch; the legacy explained variance and the relative bias are per batch (SAEBench)'),
     n_eval_reconstruction_batches: z.number().int().positive().nullable().default(10).describe('Batches spliced into the model for KL / CE scores (null: all held-out windows); SAEBench: 10 batches x 16 prompts x 128 tokens'),
     n_eval_sparsity_variance_batches: z.number().int().positive().nullable().default(null).describe('Batches for reconstruction and sparsity metrics (null: all held-out windows)'),
+    exclude_norm_outliers: z.boolean().default(true).describe("Leave out tokens whose residual norm exceeds the SAE's training norm cut (cfg.json metadata.max_activation_norm; none for external SAEs), as training did (dictionary_learning max_activation_norm_multiple); labelled in `deviations` (SAEBench keeps them); applies to the splice too (the smallest cut of the run's SAEs)"),
     compute_splice: z.boolean().default(true).describe('Compute kl_div_score and ce_loss_score: once per run for all SAEs (evaluateSplice, splice.json), merged into each core.json; the per-SAE core eval never splices'),
     max_tokens_per_splice_call: z.number().int().positive().default(8192).describe('Memory bound of the run-level splice: tokens per model call counting every copy (clean, ablation, each SAE); a batch is split into sub-batches of windows, which changes no number'),
     massive_dim_share_threshold: z.number().gt(0).lt(1).default(0.05).describe("The *_without_massive_dims explained variances leave out residual dimensions whose share of E||x||^2 on the eval tokens exceeds this (at most 1/threshold dimensions)"),
@@ -78,6 +79,7 @@ export const TemporalEvalConfig = z
   .object({
     batch_size_prompts: z.number().int().positive().default(16).describe('Context windows per SAE batch'),
     n_batches: z.number().int().positive().nullable().default(null).describe('Batches analysed (null: all held-out windows)'),
+    exclude_norm_outliers: z.boolean().default(true).describe("Leave out tokens whose residual norm exceeds the SAE's training norm cut (cfg.json metadata.max_activation_norm; none for external SAEs), as training did (dictionary_learning max_activation_norm_multiple); labelled in `deviations` (SAEBench keeps them)"),
     linkage_method: z.enum(['ward', 'average', 'complete', 'single', 'weighted']).default('ward').describe('Hierarchical clustering linkage'),
     profile_normalization: z.enum(['mean', 'zscore', 'none']).default('mean').describe("How a latent's position profile is normalised before clustering"),
     cluster_max_features: z.number().int().min(3).default(512).describe('Cluster at most this many latents (the densest alive ones)'),

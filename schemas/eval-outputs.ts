@@ -219,6 +219,7 @@ export type SparseProbingEvalOutput = z.infer<typeof SparseProbingEvalOutput>;
 export const TemporalEvalOutput = z.object({
   ...EvalHeader,
   eval_config: TemporalEvalConfig.describe('Config used'),
+  deviations: z.array(z.string()).optional().describe("Departures from the plain procedure behind these numbers (norm outliers left out)"),
   eval_result_metrics: z
     .object({
       temporal: z

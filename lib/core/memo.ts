@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from './atomic-fs.js';
 
 /**
  * A small in-process memo for pure, model-level computations that every SAE's eval repeats (the
@@ -32,4 +35,23 @@ export function contentKey(...parts: (ArrayBufferView | string | number | boolea
     hash.update(bytes);
   }
   return hash.digest('hex');
+}
+
+/**
+ * The disk form of ContentMemo, for model-level results that several processes (one stage
+ * process per SAE eval) would each recompute: `<dir>/<key>.json`, written atomically, read back
+ * through `decode`. Keys are content hashes of every input, so a file can only hold the result
+ * for exactly those inputs; an unreadable file is recomputed and overwritten.
+ */
+export async function diskMemo<T>(dir: string | undefined, key: string, compute: () => T, codec: { encode: (value: T) => unknown; decode: (json: unknown) => T }): Promise<T> {
+  if (!dir) return compute();
+  const path = join(dir, `${key}.json`);
+  try {
+    return codec.decode(JSON.parse(await readFile(path, 'utf8')));
+  } catch {
+    const value = compute();
+    await mkdir(dir, { recursive: true });
+    await writeJsonAtomic(path, codec.encode(value));
+    return value;
+  }
 }

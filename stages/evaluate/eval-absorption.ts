@@ -1,6 +1,6 @@
 import type { AbsorptionEvalConfig, AbsorptionEvalOutput, EvalUncertainty } from '../../schemas/eval.js';
 import type { StageContext } from '../../lib/core/context.js';
-import { computeSaeAbsorption, fitGroundTruth, type AbsorptionOutcome, type AbsorptionSettings } from './absorption/absorption-core.js';
+import { computeSaeAbsorption, fitGroundTruthCached, type AbsorptionOutcome, type AbsorptionSettings } from './absorption/absorption-core.js';
 import type { WordInputs } from './absorption/absorption-inputs.js';
 import { LETTERS } from './absorption/words.js';
 import { normalInterval } from './bootstrap.js';
@@ -48,9 +48,11 @@ export async function runAbsorptionEval(
   saes: readonly SaeForEval[],
   config: AbsorptionEvalConfig,
   ctx: StageContext,
+  /** Where the model-level probes are memoised across processes (absorption-core.ts fitGroundTruthCached). */
+  cacheDir?: string,
 ): Promise<AbsorptionOutcome[]> {
   const settings = absorptionSettings(config);
-  const truth = fitGroundTruth(inputs, settings);
+  const truth = await fitGroundTruthCached(inputs, settings, cacheDir);
   const out: AbsorptionOutcome[] = [];
   for (const sae of saes) out.push(await computeSaeAbsorption(inputs, truth, withUnitNormDecoder(sae), settings, ctx));
   return out;

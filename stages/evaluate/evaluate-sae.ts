@@ -20,6 +20,7 @@ import { deterministicUuid } from './eval-id.js';
 import { EVAL_FILES, fileTaskCheckpoint, loadWordInputs, readValidJson, saveWordInputs, writeFloat32 } from './eval-files.js';
 import { runSparseProbingEval, sparseProbingOutput } from './eval-sparse-probing.js';
 import { runTemporalEval, temporalOutput } from './eval-temporal.js';
+import { excludeNormOutliers, normOutlierDeviation } from './norm-outliers.js';
 import type { EvalTokenizer, ProbeExample, SaeForEval, Splicer } from './interfaces.js';
 import { SCHEMAS_BY_FAMILY } from './output-schemas.js';
 import { loadLabelledTextFile } from './probe-datasets.js';
@@ -38,6 +39,10 @@ export interface EvaluateDeps {
   probeExamples?: readonly ProbeExample[];
   /** Content key of the inputs (SAE, data), folded into the deterministic eval id. */
   inputKey?: string;
+  /** Folder for model-level results shared by every SAE's eval (the absorption ground-truth probes). */
+  cacheDir?: string;
+  /** The SAE's training norm cut (norm-outliers.ts trainingNormCut); null or absent: none. */
+  normCut?: number | null;
 }
 
 export type EvalOutput = CoreEvalOutput | AbsorptionEvalOutput | SparseProbingEvalOutput | TemporalEvalOutput;
@@ -81,19 +86,28 @@ export async function evaluateSae(family: EvalFamily, options: EvalOptions, deps
 
 type Header = { eval_id: string; datetime_epoch_millis: number; sae_label: string };
 
+/** The held-out table, with tokens above the SAE's training norm cut left out when asked (norm-outliers.ts). */
+function heldOutTable(deps: EvaluateDeps, family: EvalFamily, exclude: boolean): { table: ActivationTable; deviations: string[] } {
+  const table = need(deps.table, family, 'table (held-out activations)');
+  if (!exclude || !deps.normCut) return { table, deviations: [] };
+  const filtered = excludeNormOutliers(table, deps.normCut);
+  return { table: filtered.table, deviations: filtered.excluded > 0 ? [normOutlierDeviation(filtered.excluded, deps.normCut, table.count)] : [] };
+}
+
 async function runFamily(family: EvalFamily, options: EvalOptions, deps: EvaluateDeps, outDir: string, header: Header, ctx: StageContext): Promise<EvalOutput> {
   switch (family) {
     case 'core': {
-      const table = need(deps.table, family, 'table (held-out activations)');
+      const { table, deviations } = heldOutTable(deps, family, options.core.exclude_norm_outliers);
       const result = await runCoreEval({ table, sae: deps.sae }, options.core, ctx);
       await writeJsonAtomic(join(outDir, EVAL_FILES.coreFeatureStats), {
         feature_density: Array.from(result.core.featureDensity),
         consistent_activation_heuristic: Array.from(result.core.consistentActivation),
       });
-      return coreOutput(result, options.core, header);
+      const output = coreOutput(result, options.core, header);
+      return deviations.length > 0 ? { ...output, deviations: [...(output.deviations ?? []), ...deviations] } : output;
     }
     case 'temporal': {
-      const table = need(deps.table, family, 'table (held-out activations)');
+      const { table, deviations } = heldOutTable(deps, family, options.temporal.exclude_norm_outliers);
       const result = await runTemporalEval({ table, sae: deps.sae }, options.temporal, ctx);
       if (options.temporal.write_activity_matrix) {
         await writeFloat32(join(outDir, EVAL_FILES.temporalActivity), result.stats.firingRate);
@@ -102,7 +116,8 @@ async function runFamily(family: EvalFamily, options: EvalOptions, deps: Evaluat
           positions: result.stats.positions, measure: 'firing rate: share of non-special tokens at the position where the latent is > 0',
         });
       }
-      return temporalOutput(result, options.temporal, header);
+      const output = temporalOutput(result, options.temporal, header);
+      return deviations.length > 0 ? { ...output, deviations } : output;
     }
     case 'absorption':
       return absorptionFamily(options, deps, outDir, header, ctx);
@@ -130,7 +145,7 @@ async function absorptionFamily(options: EvalOptions, deps: EvaluateDeps, outDir
   }
   const timing: Record<string, number> = { word_residuals_seconds: (performance.now() - started) / 1000 };
   started = performance.now();
-  const [outcome] = await runAbsorptionEval(inputs, [deps.sae], config, ctx);
+  const [outcome] = await runAbsorptionEval(inputs, [deps.sae], config, ctx, deps.cacheDir);
   timing.probes_seconds = (performance.now() - started) / 1000;
   return absorptionOutput(outcome, wordsPerLetter(inputs), config, { ...header, timing });
 }

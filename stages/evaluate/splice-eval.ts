@@ -7,6 +7,7 @@ import type { StageContext } from '../../lib/core/context.js';
 import { badInput } from '../../lib/core/errors.js';
 import type { Device } from '../../lib/onnx/backend.js';
 import { concatActivationTables } from '../extract/concat-tables.js';
+import { excludeNormOutliers, normOutlierDeviation } from './norm-outliers.js';
 import { readActivationShard } from '../extract/activation-shard-io.js';
 import { validateActivations } from '../extract/validate-activations.js';
 import { createSplicer } from '../model/splice.js';
@@ -43,6 +44,8 @@ export interface SpliceEvalInput {
   graphDir?: string;
   /** Content key of the inputs (SAE and data artifact keys), folded into eval_id and the checkpoint key. */
   inputKey?: string;
+  /** Norm cut of the run's SAEs (the smallest training cut; norm-outliers.ts); tokens above it stay clean and out of the means when options.exclude_norm_outliers. */
+  normCut?: number | null;
 }
 
 /** Already-open resources a caller may pass instead of paths (tests, a worker holding them). */
@@ -82,9 +85,11 @@ export async function evaluateSplice(input: SpliceEvalInput, outDir: string, ctx
   const opened = await openResources(input, deps);
   try {
     const o = input.options;
-    const key = sha256Hex(canonicalJson({ labels, key: input.inputKey ?? null, layer: input.layer, o, count: opened.table.count }));
+    const cut = o.exclude_norm_outliers && input.normCut ? input.normCut : null;
+    const filtered = cut ? excludeNormOutliers(opened.table, cut) : { table: opened.table, excluded: 0 };
+    const key = sha256Hex(canonicalJson({ labels, key: input.inputKey ?? null, layer: input.layer, o, count: opened.table.count, cut }));
     const { sums, timing } = await spliceSaes(
-      { table: opened.table, splicer: opened.splicer, saes: opened.saes },
+      { table: filtered.table, splicer: opened.splicer, saes: opened.saes },
       {
         batchPrompts: o.batch_size_prompts,
         maxBatches: o.n_eval_reconstruction_batches,
@@ -95,7 +100,8 @@ export async function evaluateSplice(input: SpliceEvalInput, outDir: string, ctx
       fileSpliceCheckpoint(join(outDir, SPLICE_FILES.checkpoint), key),
       ctx,
     );
-    const output = spliceOutput(sums, o, deterministicUuid(canonicalJson({ family: 'splice', key })));
+    const spliced = spliceOutput(sums, o, deterministicUuid(canonicalJson({ family: 'splice', key })));
+    const output = cut && filtered.excluded > 0 ? { ...spliced, deviations: [...spliced.deviations, normOutlierDeviation(filtered.excluded, cut, opened.table.count)] } : spliced;
     await writeJsonAtomic(join(outDir, file), output);
     return { file, resumed: false, output, timing: { total_seconds: (performance.now() - started) / 1000, model_seconds: timing.spliceSeconds, sae_seconds: timing.saeSeconds } };
   } finally {

@@ -11,6 +11,7 @@ import { loadSpec } from '../../lib/stage/spec-ref.js';
 import { defineStage } from '../../lib/stage/stage-definition.js';
 import { activationParts } from '../extract/activation-sets.js';
 import { graphDirOf, modelDirOf } from '../model/model-paths.js';
+import { trainingNormCut } from './norm-outliers.js';
 import { evaluateSplice, SPLICE_FILES } from './splice-eval.js';
 
 export interface SpliceStageInput {
@@ -34,8 +35,14 @@ export interface SpliceStageSummary {
 
 /** The splice fields of the core options (the rest of core does not change the splice). */
 function spliceConfig(options: CoreEvalConfig) {
-  const { batch_size_prompts, n_eval_reconstruction_batches, exclude_special_tokens_from_reconstruction, zero_ablate_special_tokens, bootstrap_resamples, bootstrap_seed, confidence_level } = options;
-  return { batch_size_prompts, n_eval_reconstruction_batches, exclude_special_tokens_from_reconstruction, zero_ablate_special_tokens, bootstrap_resamples, bootstrap_seed, confidence_level };
+  const { batch_size_prompts, n_eval_reconstruction_batches, exclude_special_tokens_from_reconstruction, zero_ablate_special_tokens, bootstrap_resamples, bootstrap_seed, confidence_level, exclude_norm_outliers } = options;
+  return { batch_size_prompts, n_eval_reconstruction_batches, exclude_special_tokens_from_reconstruction, zero_ablate_special_tokens, bootstrap_resamples, bootstrap_seed, confidence_level, exclude_norm_outliers };
+}
+
+/** The smallest training norm cut of the SAEs (one set of tokens for every SAE: the scores stay paired), or null when none has one. */
+async function runNormCut(dirs: string[]): Promise<number | null> {
+  const cuts = (await Promise.all(dirs.map(trainingNormCut))).filter((c): c is number => c !== null);
+  return cuts.length > 0 ? Math.min(...cuts) : null;
 }
 
 export const spliceStage = defineStage<SpliceStageInput, SpliceStageSummary>({
@@ -70,6 +77,7 @@ export const spliceStage = defineStage<SpliceStageInput, SpliceStageSummary>({
         threads: spec.threads,
         graphDir: graphDirOf(deps.dataDir, input.model),
         inputKey: [...input.saes.map((s) => s.sae.key), input.model.ref.key, input.evalSet.key].join(','),
+        normCut: await runNormCut(input.saes.map((s) => deps.store.pathOf(s.sae))),
       },
       workDir,
       ctx,

@@ -17,6 +17,7 @@ import { withResidualCache } from '../model/residual-cache.js';
 import { createSplicer } from '../model/splice.js';
 import { graphDirOf, modelDirOf } from '../model/model-paths.js';
 import { loadImportedSae } from '../external-sae/imported-sae-runtime.js';
+import { trainingNormCut } from './norm-outliers.js';
 import { evaluateSae, type EvaluateSummary } from './evaluate-sae.js';
 import { evalTokenizer } from './eval-tokenizer.js';
 import type { ProbeExample, Splicer } from './interfaces.js';
@@ -80,6 +81,8 @@ export const evaluateStage = defineStage<EvaluateStageInput, EvaluateStageSummar
           splicer,
           tokenizer: needs.tokenizer ? await evalTokenizer(modelDir) : undefined,
           probeExamples: needs.probeTexts ? await probeExamples(corpusPathOf(deps.store, input.corpus)) : undefined,
+          cacheDir: join(deps.dataDir, 'cache', 'absorption-truth'),
+          normCut: await trainingNormCut(deps.store.pathOf(input.sae)),
         },
         workDir,
         ctx,
