@@ -36,7 +36,7 @@ const COMMON_ADDITIONS = ['definitions', 'sae_label', 'timing'];
 const config = (keys: string[]) => keys.map((k) => `eval_config.${k}`);
 const OUR_ADDITIONS: Record<Family, string[]> = {
   core: [
-    ...config(['bootstrap_max_units', 'bootstrap_resamples', 'bootstrap_seed', 'compute_splice', 'confidence_level', 'massive_dim_share_threshold', 'max_tokens_per_splice_call', 'zero_ablate_special_tokens']),
+    ...config(['bootstrap_max_units', 'bootstrap_resamples', 'bootstrap_seed', 'compute_splice', 'confidence_level', 'exclude_norm_outliers', 'massive_dim_share_threshold', 'max_tokens_per_splice_call', 'zero_ablate_special_tokens']),
     ...['explained_variance_centered', 'explained_variance_centered_without_massive_dims', 'explained_variance_legacy_without_massive_dims', 'explained_variance_without_massive_dims', 'mse_per_dim'].map(
       (k) => `eval_result_metrics.reconstruction_quality.${k}`,
     ),
