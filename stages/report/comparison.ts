@@ -186,6 +186,12 @@ function trace(t: CoefficientTrace | null | undefined): string {
   return `${formatNumber(t.initial, 3)} → ${formatNumber(t.final, 3)} (range ${formatNumber(t.min, 3)}–${formatNumber(t.max, 3)}${clamps})`;
 }
 
+/** Dead latents at the end (a count, mechanisms.ts) with their share of the dictionary, the most at any step, and the window. */
+function deadLatents(dead: { final: number; max: number; windowTokens: number }, dSae: number | undefined): string {
+  const share = (n: number) => (dSae ? ` (${formatNumber((100 * n) / dSae, 2)}%)` : '');
+  return `${dead.final}${share(dead.final)}, max ${dead.max}${share(dead.max)}; window ${Number(dead.windowTokens).toLocaleString('en-US')} tokens`;
+}
+
 /** What each mechanism did in each SAE's training (TrainSummary.mechanisms). */
 export function mechanismsHtml(variants: VariantReport[]): string {
   const rows = variants
@@ -197,13 +203,13 @@ export function mechanismsHtml(variants: VariantReport[]): string {
       const auxk = m.auxk ? `coef ${formatNumber(m.auxk.coefficient, 3)}: active ${m.auxk.activeSteps} steps, max ${formatNumber(m.auxk.max, 3)}` : '—';
       const resample = m.resampling ? `${m.resampling.events} events, ${m.resampling.latents} latents (every ${m.resampling.every} steps, window ${m.resampling.historyWindowSteps})` : '—';
       const threshold = m.threshold ? (m.threshold.final < 0 ? `not started (from step ${m.threshold.startStep})` : `${formatNumber(m.threshold.final, 4)} from step ${m.threshold.startStep}`) : '—';
-      return `<tr data-sae="${h(v.label)}"><th>${h(v.label)}</th><td>${h(String(s.control ?? '—'))}${s.targetL0 ? ` (target ${formatNumber(s.targetL0, 4)})` : ''}</td><td class="num">${s.lastTenthL0 === undefined ? '—' : formatNumber(s.lastTenthL0, 4)}</td><td>${trace(s.lambda)}</td><td>${trace(m.alpha)}</td><td>${h(auxk)}</td><td>${h(resample)}</td><td>${h(threshold)}</td><td class="num">${dead.final === undefined ? '—' : `${formatNumber(dead.final, 3)}% (max ${formatNumber(dead.max, 3)}%, window ${Number(dead.windowTokens).toLocaleString('en-US')} tokens)`}</td></tr>`;
+      return `<tr data-sae="${h(v.label)}"><th>${h(v.label)}</th><td>${h(String(s.control ?? '—'))}${s.targetL0 ? ` (target ${formatNumber(s.targetL0, 4)})` : ''}</td><td class="num">${s.lastTenthL0 === undefined ? '—' : formatNumber(s.lastTenthL0, 4)}</td><td>${trace(s.lambda)}</td><td>${trace(m.alpha)}</td><td>${h(auxk)}</td><td>${h(resample)}</td><td>${h(threshold)}</td><td class="num">${dead.final === undefined ? '—' : deadLatents(dead, v.dSae)}</td></tr>`;
     })
     .join('\n');
   if (!rows) return '';
   return `<section id="mechanisms"><h2>Mechanisms in training</h2>
 <p>From every training step (not only the logged ones). Windows are sized to the run unless the spec gives absolute values (the <code>paper</code> preset).</p>
-<div class="scroll"><table class="metrics" id="mechanisms-table"><thead><tr><th>SAE</th><th>sparsity control</th><th>train L0 (last tenth)</th><th>λ<sub>t</sub> (Eq. 4 / L1 / L0 coefficient)</th><th>α<sub>t</sub> (Eq. 3)</th><th>AuxK</th><th>resampling (Eq. 6)</th><th>BatchTopK threshold</th><th>dead latents (final)</th></tr></thead><tbody>${rows}</tbody></table></div>
+<div class="scroll"><table class="metrics" id="mechanisms-table"><thead><tr><th>SAE</th><th>sparsity control</th><th>train L0 (last tenth)</th><th>λ<sub>t</sub> (Eq. 4; the L1 or L0 coefficient; jumprelu quadratic: its fixed c)</th><th>α<sub>t</sub> (Eq. 3)</th><th>AuxK</th><th>resampling (Eq. 6)</th><th>BatchTopK threshold</th><th>dead latents (final)</th></tr></thead><tbody>${rows}</tbody></table></div>
 </section>`;
 }
 

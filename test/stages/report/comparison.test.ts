@@ -81,7 +81,7 @@ test('the mechanisms table shows resampling events, clamp hits and AuxK activity
   const atr = sae('atr', 'atr', { targetL0: 89 }, 89, 0.8, {
     mechanisms: {
       sparsity: { control: 'target', targetL0: 89, finalL0: 90, lastTenthL0: 88.5, lambda: { steps: 200, initial: 0.1, final: 0.3, min: 0.1, max: 0.31, clampHitsLow: 0, clampHitsHigh: 0, trajectory: [] } },
-      deadLatents: { windowTokens: 20480, final: 0.5, max: 2, firstStep: 30 },
+      deadLatents: { windowTokens: 20480, final: 1, max: 2, firstStep: 30 },
       auxk: null,
       threshold: null,
       resampling: { every: 50, historyWindowSteps: 50, events: 3, latents: 41, eventSteps: [50, 100, 150] },
@@ -96,6 +96,7 @@ test('the mechanisms table shows resampling events, clamp hits and AuxK activity
   assert.match(html, /at clamp 3 low \/ 7 high of 200 steps/);
   assert.match(html, /never at its clamps/);
   assert.match(html, /active 120 steps/);
+  assert.match(mechanismsHtml([{ ...topk, dSae: 5120 }]), /4 \(0\.078%\), max 6 \(0\.12%\); window 20,480 tokens/, 'dead latents are a count, with their share of d_sae');
   assert.equal(mechanismsHtml([sae('x', 'external topk', {}, 10, 0.5)]), '', 'no mechanisms: no section');
 });
 
