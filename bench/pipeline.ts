@@ -16,7 +16,7 @@ import { presetSpec } from '../lib/spec/resolve-spec.js';
 import { defaultStageContext } from '../lib/core/context.js';
 import { silentLogger } from '../lib/core/logger.js';
 import { projectPath } from '../lib/core/package-root.js';
-import { startLocalTemporal } from '../infra/temporal/local-temporal.js';
+import { startLocalTemporal } from '../infra/temporal/dev-server.js';
 import { runWorkers } from '../infra/worker/worker.js';
 import { collectRunHistories } from '../infra/temporal/run-histories.js';
 import { pipelineWorkflow } from '../workflows/pipeline.js';
@@ -48,7 +48,7 @@ interface TimedRun {
 
 async function timeTemporal(spec: RunSpec, workerProcesses = 0): Promise<TimedRun> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tsae-bench-temporal-'));
-  const temporal = await startLocalTemporal(dataDir);
+  const temporal = await startLocalTemporal({ dbFile: join(dataDir, 'temporal.sqlite') });
   const controller = new AbortController();
   const env = { ...process.env, TEMPORAL_ADDRESS: temporal.target.address, TSAE_DATA_DIR: dataDir, TSAE_TEMPORAL_LOG_LEVEL: 'ERROR' };
   // In-process: the workflow worker plus one activity worker; else separate worker processes.

@@ -8,14 +8,14 @@
  * plus the peak RSS of each. Every case runs in a child process so its peak RSS is its own.
  * FLOPs per step count the matrix products each variant's step graph performs (vector ops excluded).
  */
-import { execFile, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { BenchRecord } from './record.js';
 import { median } from './record.js';
 import { referenceFailed, tailOf, toolchainPython } from './toolchain.js';
 import { TrainConfig, type TrainVariant } from '../schemas/train.js';
 import { projectPath } from '../lib/core/package-root.js';
+import { forkCase, serveForkedCase } from '../lib/core/forked-case.js';
 import { matmulCeiling } from './matmul-ceiling.js';
 import { StepRunner, type TrainState } from '../stages/train/step-runner.js';
 import { scheduleTable } from '../stages/train/schedule.js';
@@ -103,7 +103,7 @@ async function runCase(spec: CaseSpec): Promise<CaseResult> {
 
 function runCaseInChild(spec: CaseSpec): Promise<CaseResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [CASE_FLAG, JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = forkCase(import.meta.url, CASE_FLAG, spec, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve(m as CaseResult));
     child.once('error', reject);
     child.once('exit', (code) => code !== 0 && reject(new Error(`train bench case ${JSON.stringify(spec)} exited with ${code}`)));
@@ -148,11 +148,4 @@ export async function runTrainBench(options: { quick: boolean }): Promise<BenchR
   return records;
 }
 
-if (process.argv[2] === CASE_FLAG && process.send) {
-  runCase(JSON.parse(process.argv[3]) as CaseSpec)
-    .then((result) => process.send!(result, () => process.exit(0)))
-    .catch((error) => {
-      process.stderr.write(String(error?.stack ?? error) + '\n');
-      process.exit(1);
-    });
-}
+serveForkedCase(CASE_FLAG, runCase);

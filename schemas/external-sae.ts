@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fileDigestFields, Sha256Hex } from './manifest.js';
 
 /**
  * External SAEs ("bring your own SAE"): a folder someone else trained, evaluated beside (or
@@ -32,8 +33,7 @@ export type ExternalSaeEntry = z.infer<typeof ExternalSaeEntry>;
 /** One file an external SAE was read from. */
 export const ExternalSaeFile = z.object({
   file: z.string().describe('File name inside the folder'),
-  bytes: z.number().int().nonnegative().describe('Size in bytes'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('Hex sha256 of the file contents'),
+  ...fileDigestFields,
 });
 export type ExternalSaeFile = z.infer<typeof ExternalSaeFile>;
 
@@ -54,6 +54,6 @@ export const ExternalSaeInfo = z.object({
   transforms: z.array(z.string()).describe('Exact rewrites applied to reach the runtime form (folded input bias, decoder norms, ...)'),
   modelName: z.string().nullable().describe('Model the checkpoint names, if any (informational; d_in and the hook are what is checked)'),
   files: z.array(ExternalSaeFile).describe('Files read, with sizes and sha256'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('Content address: sha256 over the format and every file read (name, sha256); the eval cache key material'),
+  sha256: Sha256Hex.describe('Content address: sha256 over the format and every file read (name, sha256); the eval cache key material'),
 });
 export type ExternalSaeInfo = z.infer<typeof ExternalSaeInfo>;

@@ -1,10 +1,18 @@
 import { z } from 'zod';
 
+/** A sha256 digest in lower-case hex (64 characters). */
+export const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** Size and digest of one file, as manifests and external-SAE provenance record them. */
+export const fileDigestFields = {
+  bytes: z.number().int().nonnegative().describe('File size in bytes'),
+  sha256: Sha256Hex.describe('Hex sha256 of the file contents'),
+};
+
 /** One file of an artifact folder, as recorded in its manifest. */
 export const ArtifactFile = z.object({
   path: z.string().describe('Path relative to the artifact folder, with forward slashes'),
-  bytes: z.number().int().nonnegative().describe('File size in bytes'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/).describe('Hex sha256 of the file contents'),
+  ...fileDigestFields,
 });
 export type ArtifactFile = z.infer<typeof ArtifactFile>;
 

@@ -35,11 +35,12 @@ export function findPython() {
   throw new Error('Python >= 3.9 with venv is required (set TSAE_PYTHON to its path)');
 }
 
-/** Builds `.tools/<name>-venv` if its requirements changed; returns its python. */
-export function ensureToolchain(name, { quiet = false } = {}) {
+/**
+ * Builds `.tools/<name>-venv` (or `venv`, when given) if its requirements changed; returns its python.
+ */
+export function ensureToolchain(name, { quiet = false, venv = join(root, '.tools', `${name}-venv`) } = {}) {
   const requirements = join(root, 'infra', 'setup', `requirements-${name}.txt`);
   if (!existsSync(requirements)) throw new Error(`unknown toolchain '${name}': ${requirements} does not exist`);
-  const venv = join(root, '.tools', `${name}-venv`);
   const python = join(venv, 'bin', 'python');
   const stamp = join(venv, '.tsae-stamp');
   const wanted = requirementsClosure(requirements);

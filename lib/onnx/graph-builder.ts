@@ -7,15 +7,13 @@
  * input takes it, so the same variant code builds both graphs.
  */
 import { encodeModel, type ModelObject } from './onnx-proto.js';
-import { clearShapes, ELEM, node, valueInfo, zeroBytes, type AttrValue, type Dim, type ElemType, type FloatType } from './graph-proto.js';
+import { clearShapes, constTensor, ELEM, makeModel, node, valueInfo, type AttrValue, type Dim, type ElemType, type FloatType } from './graph-proto.js';
 
 export type { Dim, ElemType, FloatType } from './graph-proto.js';
+export { OPSET } from './graph-proto.js';
 
 /** Name of a value in the graph being built. */
 export type Val = string;
-/** ONNX opset the builder targets (ReduceX take axes as inputs; ScatterND has reduction). */
-export const OPSET = 18;
-const IR_VERSION = 8;
 
 interface Counter {
   next: number;
@@ -53,7 +51,7 @@ export class GraphBuilder {
 
   /** Declares `value` as graph output `name` (inserting an Identity when the names differ). */
   output(name: string, value: Val, elem: ElemType = this.floatType, shape?: Dim[]): void {
-    if (value !== name) this.nodes.push(node('Identity', [value], [name], {}));
+    if (value !== name) this.nodes.push(node('Identity', [value], [name]));
     this.outputs.push(valueInfo(name, elem, shape));
   }
 
@@ -71,9 +69,7 @@ export class GraphBuilder {
 
   /** Adds a weight stored in the model (little-endian raw data). */
   initializer(name: string, dims: number[], data: Float32Array | Float64Array | BigInt64Array, elem?: ElemType): Val {
-    const type = elem ?? (data instanceof Float64Array ? 'float64' : data instanceof BigInt64Array ? 'int64' : 'float32');
-    const raw = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.initializers.push({ name, dims, data_type: ELEM[type], raw_data: raw });
+    this.initializers.push(constTensor(name, data, dims, elem));
     return name;
   }
 
@@ -91,7 +87,7 @@ export class GraphBuilder {
   /** Appends a node and returns its output names. */
   op(opType: string, inputs: Val[], attrs: Record<string, AttrValue> = {}, outputs = 1, domain = ''): Val[] {
     const names = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
-    this.nodes.push(node(opType, inputs, names, attrs, domain));
+    this.nodes.push(node(opType, inputs, names, attrs, { domain }));
     return names;
   }
 
@@ -111,8 +107,7 @@ export class GraphBuilder {
     const cached = this.constCache.get(key);
     if (cached) return cached;
     const array = this.floatType === 'float64' ? new Float64Array(values) : new Float32Array(values);
-    const raw = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-    const out = this.constant({ dims, data_type: ELEM[this.floatType], raw_data: raw }, 'c');
+    const out = this.constant(constTensor(undefined, array, dims), 'c');
     this.constCache.set(key, out);
     return out;
   }
@@ -122,15 +117,14 @@ export class GraphBuilder {
     const key = `i:${dims.join('x')}:${values.join(',')}`;
     const cached = this.constCache.get(key);
     if (cached) return cached;
-    const raw = Buffer.from(new BigInt64Array(values.map((v) => BigInt(v))).buffer);
-    const out = this.constant({ dims, data_type: ELEM.int64, raw_data: raw }, 'i');
+    const out = this.constant(constTensor(undefined, new BigInt64Array(values.map((v) => BigInt(v))), dims), 'i');
     this.constCache.set(key, out);
     return out;
   }
 
   private constant(tensor: ModelObject, hint: string): Val {
     const name = this.fresh(hint);
-    this.nodes.push({ op_type: 'Constant', input: [], output: [name], attribute: [{ name: 'value', type: 4, t: tensor }] });
+    this.nodes.push(node('Constant', [], [name], { value: { tensor } }));
     return name;
   }
 
@@ -208,7 +202,7 @@ export class GraphBuilder {
   }
   /** Zeros of a runtime shape (int64 [rank] value), in the float type. */
   zeros(shape: Val): Val {
-    const zero = { dims: [1], data_type: ELEM[this.floatType], raw_data: zeroBytes(this.floatType) };
+    const zero = constTensor(undefined, this.floatType === 'float64' ? new Float64Array(1) : new Float32Array(1), [1]);
     return this.op1('ConstantOfShape', [shape], { value: { tensor: zero } });
   }
   identity(a: Val): Val { return this.op1('Identity', [a]); }
@@ -255,13 +249,7 @@ export class GraphBuilder {
 
   /** Serialises a model with this builder as the main graph. */
   toModel(name = 'graph'): Uint8Array {
-    const model = {
-      ir_version: IR_VERSION,
-      producer_name: 'temporal-sae',
-      opset_import: [{ domain: '', version: OPSET }],
-      graph: this.toGraph(name),
-    };
-    return encodeModel(model);
+    return encodeModel(makeModel(this.toGraph(name)));
   }
 }
 

@@ -1,4 +1,6 @@
 import type { SkipReason } from '../../schemas/corpus.js';
+import type { TsaeError } from '../../lib/core/errors.js';
+import type { SkipLog } from './skip-log.js';
 
 /** One document of a corpus in The Pile layout, with where it came from. */
 export interface CorpusRecord {
@@ -17,6 +19,24 @@ export interface CorpusRecord {
 
 export interface RecordCheckOptions {
   maxDocChars: number;
+}
+
+/** What every source-file reader (JSON lines, Parquet) takes besides where to read. */
+export interface SourceReadOptions extends RecordCheckOptions {
+  /** Absolute path of the file. */
+  path: string;
+  /** Corpus-relative path used in locations and document ids. */
+  relPath: string;
+  textField: string;
+  metaField: string;
+  skips: SkipLog;
+  /** Called with source-file bytes consumed, for progress. */
+  onSourceOffset?: (offset: number) => void;
+  /**
+   * Called with the BAD_INPUT error of damaged data (what ends the read depends on the format);
+   * it may rethrow (badInput 'fail'). Without it the error propagates.
+   */
+  onCorrupt?: (error: TsaeError) => void;
 }
 
 /** A text problem that makes a record bad input, or null when the text is usable. */

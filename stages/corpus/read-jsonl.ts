@@ -1,16 +1,15 @@
 import { isUtf8 } from 'node:buffer';
 import type { ChunkRange, DecodedChunk } from './decoded-chunks.js';
 import { readPlainChunks, readZstdChunks } from './decoded-chunks.js';
-import { checkText, normalizeMeta, type CorpusRecord } from './corpus-record.js';
-import { isCorruption, type SkipLog } from './skip-log.js';
-import type { TsaeError } from '../../lib/core/errors.js';
+import { checkText, normalizeMeta, type CorpusRecord, type SourceReadOptions } from './corpus-record.js';
+import { isCorruption } from './skip-log.js';
 import { splitLines } from './split-lines.js';
 
-export interface JsonlReadOptions {
-  /** Absolute path of the file. */
-  path: string;
-  /** Corpus-relative path used in locations and document ids. */
-  relPath: string;
+/**
+ * A JSON lines file, plain or zstd. `onCorrupt` gets corrupt or truncated zstd data; the read then
+ * ends (a zstd stream cannot be re-entered after damage).
+ */
+export interface JsonlReadOptions extends SourceReadOptions {
   compressed: boolean;
   /** Plain files: byte range of whole lines (from the shard plan). */
   range?: ChunkRange;
@@ -18,18 +17,6 @@ export interface JsonlReadOptions {
   firstLine?: number;
   /** Lines up to and including this number are passed over without parsing (resume). */
   skipThroughLine?: number;
-  textField: string;
-  metaField: string;
-  maxDocChars: number;
-  skips: SkipLog;
-  /** Called with source-file bytes consumed, for progress. */
-  onSourceOffset?: (offset: number) => void;
-  /**
-   * Called with the BAD_INPUT error of corrupt or truncated zstd data; the read then ends (a zstd
-   * stream cannot be re-entered after damage). It may rethrow (badInput 'fail'). Without it the
-   * error propagates.
-   */
-  onCorrupt?: (error: TsaeError) => void;
 }
 
 /**

@@ -1,30 +1,21 @@
 import { parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { FileMetaData } from 'hyparquet';
 import { badInput, TsaeError } from '../../lib/core/errors.js';
-import { checkText, normalizeMeta, type CorpusRecord } from './corpus-record.js';
+import { checkText, normalizeMeta, type CorpusRecord, type SourceReadOptions } from './corpus-record.js';
 import { parquetCompressors } from './parquet-codecs.js';
 import { openParquet, rowGroupOffset } from './parquet-metadata.js';
-import { isCorruption, type SkipLog } from './skip-log.js';
+import { isCorruption } from './skip-log.js';
 
-export interface ParquetReadOptions {
-  path: string;
-  relPath: string;
+/**
+ * A Parquet file. `onCorrupt` gets an unreadable footer (the read ends) or a row group whose pages
+ * do not decode (the read goes on with the next group: groups are independent).
+ */
+export interface ParquetReadOptions extends SourceReadOptions {
   /** Row range [rowStart, rowEnd) from the shard plan; whole file when absent. */
   rowStart?: number;
   rowEnd?: number;
   /** Rows before this index are passed over without decoding text checks (resume). */
   skipBeforeRow?: number;
-  textField: string;
-  metaField: string;
-  maxDocChars: number;
-  skips: SkipLog;
-  onSourceOffset?: (offset: number) => void;
-  /**
-   * Called with the BAD_INPUT error of an unreadable footer (the read ends) or a row group whose
-   * pages do not decode (the read goes on with the next group: groups are independent). It may
-   * rethrow (badInput 'fail'). Without it the error propagates.
-   */
-  onCorrupt?: (error: TsaeError) => void;
 }
 
 /** Row-group boundaries of a Parquet file: starts[i] is the first row of group i, last entry = row count. */

@@ -19,7 +19,7 @@
  * tests can predict the GPU's parity.
  */
 import { OnnxDataType, type ModelObject } from '../../lib/onnx/onnx-proto.js';
-import { node } from './graph-proto.js';
+import { node } from '../../lib/onnx/graph-proto.js';
 
 export const COMPUTE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
 export type ComputeDtype = (typeof COMPUTE_DTYPES)[number];
@@ -38,15 +38,15 @@ export function autocastMatMuls(model: ModelObject, dtype: ComputeDtype, options
   const half = dtype === 'float16' ? OnnxDataType.FLOAT16 : OnnxDataType.BFLOAT16;
   const tag = dtype === 'float16' ? 'f16' : 'bf16';
   const castOf = new Map<string, string>();
-  const out: Record<string, unknown>[] = [];
+  const out: ModelObject[] = [];
   let converted = 0;
   const castInput = (tensor: string): string => {
     let cast = castOf.get(tensor);
     if (!cast) {
       cast = `${tensor}__tsae_${tag}`;
-      out.push(node('Cast', [tensor], [cast], { to: half }, `tsae_autocast_${cast}`));
+      out.push(node('Cast', [tensor], [cast], { to: half }, { name: `tsae_autocast_${cast}` }));
       if (options.emulate) {
-        out.push(node('Cast', [cast], [`${cast}_f32`], { to: OnnxDataType.FLOAT }, `tsae_autocast_${cast}_f32`));
+        out.push(node('Cast', [cast], [`${cast}_f32`], { to: OnnxDataType.FLOAT }, { name: `tsae_autocast_${cast}_f32` }));
         cast = `${cast}_f32`;
       }
       castOf.set(tensor, cast);
@@ -64,10 +64,10 @@ export function autocastMatMuls(model: ModelObject, dtype: ComputeDtype, options
     const product = `${result}__tsae_${tag}_out`;
     out.push({ ...n, input: inputs, output: [product, ...n.output.slice(1)] });
     if (options.emulate) {
-      out.push(node('Cast', [product], [`${product}_rounded`], { to: half }, `tsae_autocast_${product}_rounded`));
-      out.push(node('Cast', [`${product}_rounded`], [result], { to: OnnxDataType.FLOAT }, `tsae_autocast_${result}`));
+      out.push(node('Cast', [product], [`${product}_rounded`], { to: half }, { name: `tsae_autocast_${product}_rounded` }));
+      out.push(node('Cast', [`${product}_rounded`], [result], { to: OnnxDataType.FLOAT }, { name: `tsae_autocast_${result}` }));
     } else {
-      out.push(node('Cast', [product], [result], { to: OnnxDataType.FLOAT }, `tsae_autocast_${result}`));
+      out.push(node('Cast', [product], [result], { to: OnnxDataType.FLOAT }, { name: `tsae_autocast_${result}` }));
     }
   }
   return { model: { ...model, graph: { ...model.graph, node: out } }, converted };

@@ -6,16 +6,28 @@
  * fusion match (x / s instead of x * (1 / s): one rounding less, parity tests unchanged).
  */
 import type { ModelObject } from '../../lib/onnx/onnx-proto.js';
+import { node } from '../../lib/onnx/graph-proto.js';
 
-/** Returns a copy of `model` with every Sqrt -> Reciprocal -> Mul chain turned into Sqrt -> Div. */
-export function rewriteReciprocalMul(model: ModelObject): ModelObject {
-  const nodes: any[] = model.graph.node ?? [];
+/** Which node produces each tensor, and which nodes read it. */
+function nodeIndex(nodes: any[]): { producer: Map<string, any>; consumers: Map<string, any[]> } {
   const producer = new Map<string, any>();
   const consumers = new Map<string, any[]>();
   for (const n of nodes) {
     for (const o of n.output ?? []) producer.set(o, n);
     for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
   }
+  return { producer, consumers };
+}
+
+/** `nodes` without `drop`, with each node in `replace` swapped for its replacement. */
+function rewritten(nodes: any[], drop: Set<any>, replace: Map<any, any>): any[] {
+  return nodes.filter((n) => !drop.has(n)).map((n) => replace.get(n) ?? n);
+}
+
+/** Returns a copy of `model` with every Sqrt -> Reciprocal -> Mul chain turned into Sqrt -> Div. */
+export function rewriteReciprocalMul(model: ModelObject): ModelObject {
+  const nodes: any[] = model.graph.node ?? [];
+  const { producer, consumers } = nodeIndex(nodes);
   const graphOutputs = new Set((model.graph.output ?? []).map((o: any) => o.name));
   const drop = new Set<any>();
   const replace = new Map<any, any>();
@@ -34,7 +46,7 @@ export function rewriteReciprocalMul(model: ModelObject): ModelObject {
   if (drop.size === 0) return model;
   return {
     ...model,
-    graph: { ...model.graph, node: nodes.filter((n) => !drop.has(n)).map((n) => replace.get(n) ?? n) },
+    graph: { ...model.graph, node: rewritten(nodes, drop, replace) },
   };
 }
 
@@ -49,12 +61,7 @@ const GELU_TANH_CONSTANTS = { cube: 3, coef: 0.044715, sqrt2OverPi: Math.sqrt(2 
  */
 export function rewriteTanhGelu(model: ModelObject): ModelObject {
   const nodes: any[] = model.graph.node ?? [];
-  const producer = new Map<string, any>();
-  const consumers = new Map<string, any[]>();
-  for (const n of nodes) {
-    for (const o of n.output ?? []) producer.set(o, n);
-    for (const i of n.input ?? []) consumers.set(i, [...(consumers.get(i) ?? []), n]);
-  }
+  const { producer, consumers } = nodeIndex(nodes);
   const scalars = scalarInitializers(model);
   const isConst = (name: string, value: number) => Math.abs((scalars.get(name) ?? NaN) - value) < 1e-6 * Math.max(1, value);
   const only = (name: string) => (consumers.get(name)?.length === 1 ? consumers.get(name)![0] : null);
@@ -84,14 +91,14 @@ export function rewriteTanhGelu(model: ModelObject): ModelObject {
     const internal = [pow, match.cubic, inner, scaled, tanh, plusOne, halfMul];
     if (internal.some((n) => !n) || internal.slice(0, -1).some((n) => (consumers.get(n.output[0])?.length ?? 0) !== 1)) continue;
     internal.forEach((n) => drop.add(n));
-    replace.set(finalMul, { name: `tsae_fast_gelu_${finalMul.output[0]}`, op_type: 'FastGelu', domain: 'com.microsoft', input: [match.x], output: finalMul.output, attribute: [] });
+    replace.set(finalMul, node('FastGelu', [match.x], finalMul.output, {}, { name: `tsae_fast_gelu_${finalMul.output[0]}`, domain: 'com.microsoft' }));
   }
   if (replace.size === 0) return model;
   const opsets = model.opset_import ?? [];
   return {
     ...model,
     opset_import: opsets.some((o: any) => o.domain === 'com.microsoft') ? opsets : [...opsets, { domain: 'com.microsoft', version: 1 }],
-    graph: { ...model.graph, node: nodes.filter((n) => !drop.has(n)).map((n) => replace.get(n) ?? n) },
+    graph: { ...model.graph, node: rewritten(nodes, drop, replace) },
   };
 }
 

@@ -11,11 +11,11 @@
  * mergeChunk() combines chunks with the usual running-max rescaling; then
  *   KL(p_clean || p_new) = cross / clean_sum - lse_clean + lse_new.
  */
-import { OnnxDataType, encodeModel } from '../../lib/onnx/onnx-proto.js';
-import { constTensor, makeModel, node, valueInfo } from './graph-proto.js';
+import { encodeModel } from '../../lib/onnx/onnx-proto.js';
+import { constTensor, makeModel, node, valueInfo } from '../../lib/onnx/graph-proto.js';
 
 export function buildHeadChunkGraph(dModel: number, softcap: number | null): Uint8Array {
-  const F = OnnxDataType.FLOAT;
+  const F = 'float32';
   const nodes = [
     node('Transpose', ['w'], ['w_t'], { perm: [1, 0] }),
     node('MatMul', ['h_clean', 'w_t'], [softcap ? 'zc_raw' : 'zc']),

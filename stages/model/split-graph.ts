@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../lib/core/atomic-fs.js';
 import { TsaeError } from '../../lib/core/errors.js';
 import { OnnxDataType, encodeModel, type ModelObject } from '../../lib/onnx/onnx-proto.js';
-import { node, valueInfo } from './graph-proto.js';
+import { node, valueInfo, type Dim, type ElemTypeOrCode } from '../../lib/onnx/graph-proto.js';
 import { optimizeForRuntime } from './graph-rewrite.js';
 import type { ModelFolder } from './model-folder.js';
 
@@ -25,11 +25,11 @@ const GRAPHS_ATTRIBUTE = 10;
 
 export interface SubgraphOptions {
   /** Tensors to compute; each becomes a graph output under `name`. */
-  outputs: { tensor: string; name: string; elemType: number; dims: (number | string)[] }[];
+  outputs: { tensor: string; name: string; elemType: ElemTypeOrCode; dims: Dim[] }[];
   /** Tensors cut off from their producers: they become graph inputs under `name`. */
-  cuts?: { tensor: string; name: string; elemType: number; dims: (number | string)[] }[];
+  cuts?: { tensor: string; name: string; elemType: ElemTypeOrCode; dims: Dim[] }[];
   /** Extra nodes appended after the kept ones (they may read kept tensors). */
-  extraNodes?: Record<string, unknown>[];
+  extraNodes?: ModelObject[];
 }
 
 /**
@@ -70,7 +70,7 @@ export function extractSubgraph(model: ModelObject, options: SubgraphOptions): M
     .map((n) => ({ ...n, input: (n.input ?? []).map((t: string) => (t ? rename(t) : t)) }));
   const outputNodes = options.outputs
     .filter((o) => o.name !== o.tensor)
-    .map((o) => node('Identity', [rename(o.tensor)], [o.name], {}, `tsae_output_${o.name}`));
+    .map((o) => node('Identity', [rename(o.tensor)], [o.name], {}, { name: `tsae_output_${o.name}` }));
   const producedByKept = new Set(keptNodes.flatMap((n) => n.output ?? []));
   return {
     ...model,
@@ -80,9 +80,9 @@ export function extractSubgraph(model: ModelObject, options: SubgraphOptions): M
       initializer: (graph.initializer ?? []).filter((t: any) => usedTensors.has(t.name)),
       input: [
         ...(graph.input ?? []).filter((i: any) => usedTensors.has(i.name) && !cutNames.has(i.name)),
-        ...(options.cuts ?? []).map((c) => valueInfo(c.name, c.elemType as any, c.dims)),
+        ...(options.cuts ?? []).map((c) => valueInfo(c.name, c.elemType, c.dims)),
       ],
-      output: options.outputs.map((o) => valueInfo(o.name, o.elemType as any, o.dims)),
+      output: options.outputs.map((o) => valueInfo(o.name, o.elemType, o.dims)),
       value_info: (graph.value_info ?? []).filter((v: any) => producedByKept.has(v.name)),
     },
   };
@@ -96,7 +96,11 @@ export type ResidualDtype = 'float16' | 'float32';
  */
 export function buildPrefixGraph(model: ModelObject, folder: ModelFolder, layer: number, dtype: ResidualDtype): ModelObject {
   const tensor = residualTensor(folder, layer);
-  const extraNodes = [dtype === 'float16' ? node('Cast', [tensor], ['residual'], { to: OnnxDataType.FLOAT16 }) : node('Identity', [tensor], ['residual'])];
+  const extraNodes = [
+    dtype === 'float16'
+      ? node('Cast', [tensor], ['residual'], { to: OnnxDataType.FLOAT16 }, { name: 'tsae_cast_residual' })
+      : node('Identity', [tensor], ['residual'], {}, { name: 'tsae_residual' }),
+  ];
   const sub = extractSubgraph(model, {
     outputs: [{ tensor, name: tensor, elemType: OnnxDataType.FLOAT, dims: ['batch', 'sequence', folder.meta.dModel] }],
     extraNodes,

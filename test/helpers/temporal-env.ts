@@ -7,55 +7,72 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { freePort, startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
+import type { Client, Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { freePort, startDevServer, startLocalTemporal, type DevServerOptions, type LocalTemporal } from '../../infra/temporal/dev-server.js';
 import { projectPath } from '../../lib/core/package-root.js';
 
 export interface TestEnvironment {
   address: string;
   dataDir: string;
   dbFile: string;
-  server: DevServer;
+  server: LocalTemporal;
   client: Client;
   connection: Connection;
   /** Environment for child processes (address, data dir, quiet logs). */
   env: NodeJS.ProcessEnv;
+  /** Stops the server and starts it again on the same port and SQLite file, with a new client. */
   restartServer(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTestEnvironment(options: { dataDir?: string } = {}): Promise<TestEnvironment> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tsae-it-')));
-  const port = await freePort();
   const dbFile = join(dataDir, 'temporal', 'test.sqlite');
-  const launch = () => startDevServer({ ip: '127.0.0.1', port, uiPort: null, dbFile, namespace: 'default', logFile: join(dataDir, 'temporal-server.log') });
-  let server = await launch();
-  let connection = await Connection.connect({ address: server.address });
-  let client = new Client({ connection, namespace: 'default' });
+  // A fixed port across restarts, and never someone else's server on it.
+  const serverOptions: DevServerOptions = { port: await freePort(), dbFile, logFile: join(dataDir, 'temporal-server.log'), reuse: false };
+  const server = await startLocalTemporal(serverOptions);
   const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, TSAE_DATA_DIR: dataDir, TSAE_TEMPORAL_LOG_LEVEL: 'ERROR' };
   const environment: TestEnvironment = {
     address: server.address,
     dataDir,
     dbFile,
     server,
-    client,
-    connection,
+    client: server.client,
+    connection: server.connection,
     env,
     async restartServer() {
-      await server.stop();
-      server = await launch();
-      await connection.close().catch(() => undefined);
-      connection = await Connection.connect({ address: server.address });
-      client = new Client({ connection, namespace: 'default' });
-      Object.assign(environment, { server, connection, client });
+      await environment.server.close();
+      const next = await startLocalTemporal(serverOptions);
+      Object.assign(environment, { server: next, connection: next.connection, client: next.client });
     },
     async close() {
-      await connection.close().catch(() => undefined);
-      await server.stop();
+      await environment.server.close();
       if (!options.dataDir && !process.env.TSAE_KEEP_TEST_DATA) await rm(dataDir, { recursive: true, force: true });
     },
   };
   return environment;
+}
+
+export interface WorkflowTestServer {
+  /** The SDK's test environment on a real dev server (search attributes registered). */
+  env: TestWorkflowEnvironment;
+  close(): Promise<void>;
+}
+
+/** A headless dev server in a fresh temporary directory, wrapped for in-process workflow tests. */
+export async function startWorkflowTestServer(prefix: string): Promise<WorkflowTestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  const server = await startDevServer({ dbFile: join(dataDir, 'temporal.sqlite') });
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
+  return {
+    env,
+    async close() {
+      await env.teardown();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface CliResult {

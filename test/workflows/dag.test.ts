@@ -5,27 +5,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RunSpec } from '../../schemas/run-spec.js';
 import { presetSpec } from '../../lib/spec/resolve-spec.js';
-import { freePort, startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
-import { ensureSearchAttributes } from '../../infra/temporal/register-search-attributes.js';
 import { workflowsPath } from '../../infra/worker/worker.js';
 import { nightlyReproductionWorkflow } from '../../workflows/nightly.js';
 import { pipelineWorkflow } from '../../workflows/pipeline.js';
 import { TsaeNightlyKey, TsaeStatusKey } from '../../workflows/search-attributes.js';
 import { progressQuery, resumeSignal, TASK_QUEUES } from '../../workflows/shared.js';
 import { stubActivities, type StubOptions } from './helpers/stub-activities.js';
+import { startWorkflowTestServer, type WorkflowTestServer } from '../helpers/temporal-env.js';
 
-let server: DevServer;
+let server: WorkflowTestServer;
 let env: TestWorkflowEnvironment;
-let dataDir: string;
 
 const SMALL: StubOptions = { shards: 3, units: { train: 2, eval: 1 }, tokensPerShard: { train: 1e9, test: 1e9 } };
 
@@ -54,16 +49,12 @@ async function start(id: string, spec: RunSpec): Promise<WorkflowHandle<typeof p
 
 describe('pipeline workflow with stand-in activities', { timeout: 240_000 }, () => {
   before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'tsae-wf-'));
-    server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
-    env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
-    await ensureSearchAttributes(env.connection, 'default');
+    server = await startWorkflowTestServer('tsae-wf-');
+    env = server.env;
   });
 
   after(async () => {
-    await env?.teardown();
-    await server?.stop();
-    await rm(dataDir, { recursive: true, force: true });
+    await server?.close();
   });
 
   test('the DAG runs its stages in dependency order, with readable activity ids', async () => {

@@ -6,36 +6,27 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { presetSpec } from '../../lib/spec/resolve-spec.js';
-import { freePort, startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
-import { ensureSearchAttributes } from '../../infra/temporal/register-search-attributes.js';
 import { TASK_QUEUES } from '../../workflows/shared.js';
 import { stubActivities } from './helpers/stub-activities.js';
+import { startWorkflowTestServer, type WorkflowTestServer } from '../helpers/temporal-env.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}.js`, import.meta.url));
 
-let server: DevServer;
+let server: WorkflowTestServer;
 let env: TestWorkflowEnvironment;
-let dataDir: string;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tsae-deploy-'));
-  server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
-  await ensureSearchAttributes(env.connection, 'default');
+  server = await startWorkflowTestServer('tsae-deploy-');
+  env = server.env;
 });
 
 after(async () => {
-  await env?.teardown();
-  await server?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await server?.close();
 });
 
 /** A workflow worker on `version`'s code plus stand-in activities; returns a stop function. */

@@ -7,14 +7,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { presetSpec } from '../../lib/spec/resolve-spec.js';
-import { freePort, startDevServer, type DevServer } from '../../infra/temporal/dev-server.js';
-import { ensureSearchAttributes } from '../../infra/temporal/register-search-attributes.js';
 import { collectRunHistories } from '../../infra/temporal/run-histories.js';
 import { workflowsPath } from '../../infra/worker/worker.js';
 import { pipelineWorkflow } from '../../workflows/pipeline.js';
@@ -22,27 +17,23 @@ import { splitRange, tokenizeWaveSize } from '../../workflows/plan.js';
 import { TsaeRunIdKey } from '../../workflows/search-attributes.js';
 import { TASK_QUEUES } from '../../workflows/shared.js';
 import { stubActivities } from './helpers/stub-activities.js';
+import { startWorkflowTestServer, type WorkflowTestServer } from '../helpers/temporal-env.js';
 
 /** "Far under" Temporal's limits: a tenth of the hard limits, half the warning thresholds or less. */
 const MAX_EVENTS = 5_120;
 const MAX_HISTORY_BYTES = 5_000_000;
 const MAX_PAYLOAD_BYTES = 200_000;
 
-let server: DevServer;
+let server: WorkflowTestServer;
 let env: TestWorkflowEnvironment;
-let dataDir: string;
 
 before(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'tsae-scale-'));
-  server = await startDevServer({ ip: '127.0.0.1', port: await freePort(), uiPort: null, dbFile: join(dataDir, 'temporal.sqlite'), namespace: 'default' });
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address });
-  await ensureSearchAttributes(env.connection, 'default');
+  server = await startWorkflowTestServer('tsae-scale-');
+  env = server.env;
 });
 
 after(async () => {
-  await env?.teardown();
-  await server?.stop();
-  await rm(dataDir, { recursive: true, force: true });
+  await server?.close();
 });
 
 test('a plan of 5,000 units (1,000 corpus shards, 4,000 extraction units) keeps every history and payload far under Temporal limits', { timeout: 900_000 }, async () => {

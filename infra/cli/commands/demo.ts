@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { abortOnSignals, globalOptions, loggerOf, parseIntOption, targetOf } from './common.js';
-import { warnAboutForeignWorkers } from './dev.js';
+import { devServerFiles, warnAboutForeignWorkers } from './dev.js';
 import { resolveSpec, startPipeline } from './run.js';
 
 /**
@@ -23,14 +23,7 @@ export function registerDemo(program: Command): void {
       const global = globalOptions(command);
       const spec = await resolveSpec(undefined, options);
       const log = loggerOf(global, { component: 'demo' });
-      const server = await startDevServer({
-        ip: '127.0.0.1',
-        port: options.port,
-        uiPort: options.uiPort,
-        dbFile: join(global.dataDir, 'temporal', 'dev-server.sqlite'),
-        logFile: join(global.dataDir, 'temporal', 'dev-server.log'),
-        namespace: global.namespace ?? 'default',
-      });
+      const server = await startDevServer({ ...devServerFiles(global), port: options.port, uiPort: options.uiPort });
       process.stderr.write(`Temporal at ${server.address}; Web UI at ${server.uiUrl}\n`);
       if (server.reused) await warnAboutForeignWorkers(global, server.address);
       const controller = new AbortController();

@@ -46,18 +46,17 @@ export async function warnAboutForeignWorkers(global: GlobalOptions, address: st
   }
 }
 
+/** Where `tsae dev` and `tsae demo` keep the dev server's history and log: under the data directory. */
+export function devServerFiles(global: GlobalOptions): { dbFile: string; logFile: string; namespace: string } {
+  const dir = join(global.dataDir, 'temporal');
+  return { dbFile: join(dir, 'dev-server.sqlite'), logFile: join(dir, 'dev-server.log'), namespace: global.namespace ?? 'default' };
+}
+
 export async function runDev(global: GlobalOptions, options: DevOptions): Promise<void> {
   const log = loggerOf(global, { component: 'dev' });
   const controller = new AbortController();
   const release = abortOnSignals(controller);
-  const server = await startDevServer({
-    ip: options.ip,
-    port: options.port,
-    uiPort: options.headless ? null : options.uiPort,
-    dbFile: join(global.dataDir, 'temporal', 'dev-server.sqlite'),
-    logFile: join(global.dataDir, 'temporal', 'dev-server.log'),
-    namespace: global.namespace ?? 'default',
-  });
+  const server = await startDevServer({ ...devServerFiles(global), ip: options.ip, port: options.port, uiPort: options.headless ? null : options.uiPort });
   log.info(server.reused ? 'reusing running Temporal server' : 'Temporal dev server started', { address: server.address, ui: server.uiUrl });
   if (server.reused) await warnAboutForeignWorkers(global, server.address);
   process.stderr.write(`Temporal at ${server.address}${server.uiUrl ? `, Web UI at ${server.uiUrl}` : ''}. Ctrl-C to stop.\n`);

@@ -16,7 +16,7 @@
  *
  *   node gpu-check.mjs --out DIR [--device cuda] [--shape paper|tiny] [--work /tmp/tsae-gpu] [--python python3]
  */
-import { fork, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -29,6 +29,7 @@ import { runCheckCase, type CheckCase } from './cases.js';
 import { gpuFacts, sampleGpuMemory, type MemoryPeak } from './gpu-memory.js';
 import { buildRecords, type CheckResults } from './check-records.js';
 import { projectPaperCost } from './projection.js';
+import { forkCase, serveForkedCase } from '../../../lib/core/forked-case.js';
 
 const CASE_FLAG = '--case';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -83,7 +84,7 @@ async function measured(start: () => ReturnType<typeof spawn>, label: string): P
 }
 
 function ours(c: CheckCase, env: Record<string, string> = {}) {
-  return measured(() => fork(fileURLToPath(import.meta.url), [CASE_FLAG, JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...env } }), `ours ${c.kind} ${JSON.stringify(c)}`);
+  return measured(() => forkCase(import.meta.url, CASE_FLAG, c, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env, ...env } }), `ours ${c.kind} ${JSON.stringify(c)}`);
 }
 
 function torch(python: string, args: string[]) {
@@ -246,14 +247,7 @@ function printSummary(records: ReturnType<typeof buildRecords>, projection: Retu
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-if (process.argv[2] === CASE_FLAG && process.send) {
-  runCheckCase(JSON.parse(process.argv[3]) as CheckCase)
-    .then((result) => process.send!(result, () => process.exit(0)))
-    .catch((error) => {
-      process.stderr.write(String(error?.stack ?? error) + '\n');
-      process.exit(1);
-    });
-} else {
+if (!serveForkedCase<CheckCase, unknown>(CASE_FLAG, runCheckCase)) {
   main().catch((error) => {
     process.stderr.write(`[gpu-check] failed: ${String(error?.stack ?? error)}\n`);
     process.exit(1);
