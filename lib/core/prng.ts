@@ -17,3 +17,14 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** In-place Fisher-Yates shuffle with `int(n)` uniform in [0, n): the one copy for every generator. */
+export function shuffleInPlace<T extends { length: number; [i: number]: unknown }>(items: T, int: (n: number) => number): T {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = int(i + 1);
+    const tmp = items[i];
+    items[i] = items[j];
+    items[j] = tmp;
+  }
+  return items;
+}

@@ -3,7 +3,7 @@
  * examples), so one eval config always gives the same numbers. mulberry32: 32-bit state,
  * fast, good enough for sampling (not for cryptography); the generator is lib/core/prng.ts.
  */
-import { mulberry32 } from '../../lib/core/prng.js';
+import { mulberry32, shuffleInPlace } from '../../lib/core/prng.js';
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -30,14 +30,7 @@ export function createRng(seed: number): Rng {
 
 /** A shuffled copy (Fisher-Yates). */
 export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const tmp = out[i];
-    out[i] = out[j];
-    out[j] = tmp;
-  }
-  return out;
+  return shuffleInPlace(items.slice(), rng.int);
 }
 
 /** `k` distinct items drawn without replacement (all of them, shuffled, when k >= length). */

@@ -3,6 +3,8 @@
  * uint32 words, so it goes into a checkpoint and a resumed run draws exactly the same numbers.
  * Seeded through splitmix32 so nearby seeds give unrelated streams.
  */
+import { shuffleInPlace } from '../../lib/core/prng.js';
+
 export type PrngState = [number, number, number, number];
 
 export class Prng {
@@ -72,13 +74,7 @@ export class Prng {
 
   /** In-place Fisher-Yates shuffle. */
   shuffle<T extends { length: number; [i: number]: number }>(array: T): T {
-    for (let i = array.length - 1; i > 0; i--) {
-      const j = this.nextInt(i + 1);
-      const tmp = array[i];
-      array[i] = array[j];
-      array[j] = tmp;
-    }
-    return array;
+    return shuffleInPlace(array, (n) => this.nextInt(n));
   }
 }
 
