@@ -10,13 +10,10 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { projectPath } from '../../lib/core/package-root.js';
+import { scriptArgs } from './script-args.js';
 
-const args = process.argv.slice(2);
-const html = args.find((a) => !a.startsWith('--') && args[args.indexOf(a) - 1]?.startsWith('--') !== true);
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { positional, option } = scriptArgs(process.argv.slice(2));
+const html = positional[0];
 if (!html) {
   console.error('usage: node dist/infra/dev/report-screenshots.js <report/index.html> --name NAME [--out DIR] [--sections id,id]');
   process.exit(2);

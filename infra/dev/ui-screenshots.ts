@@ -9,13 +9,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { projectPath } from '../../lib/core/package-root.js';
+import { scriptArgs } from './script-args.js';
 
-const args = process.argv.slice(2);
-const runId = args.find((a) => !a.startsWith('--'));
-const option = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
+const { positional, option } = scriptArgs(process.argv.slice(2));
+const runId = positional[0];
 if (!runId) {
   console.error('usage: node dist/infra/dev/ui-screenshots.js <workflow id> [--ui URL] [--out DIR] [--child LABEL]');
   process.exit(2);
